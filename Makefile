@@ -1,0 +1,29 @@
+# TechCommerce: the two commands a user needs are `make run` and `make test`.
+.PHONY: run test lint format setup bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+
+setup:
+	hack/setup.sh
+
+run:
+	hack/setup.sh --run-only
+	$(PY) hack/run.py
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup lint
+	$(PY) -m pytest
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench:
+	$(PY) hack/bench_product_api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
