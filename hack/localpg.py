@@ -130,7 +130,9 @@ class LocalPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            self._run([str(_bindir() / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
+            self._run(
+                [str(_bindir() / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]
+            )
 
     def destroy(self) -> None:
         self.stop()

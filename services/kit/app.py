@@ -1,0 +1,35 @@
+"""The application factory every service builds on."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from kit import health
+from kit.db import pool_context
+from kit.errors import error_middleware
+from kit.keys import METRICS, SERVICE_NAME, STATE
+from kit.metrics import HttpMetrics, metrics_handler, metrics_middleware
+from kit.request_id import request_id_middleware
+from kit.settings import DatabaseSettings, HttpSettings
+from kit.state import ServiceState
+
+
+def create_base_app(
+    service: str, http: HttpSettings, database: DatabaseSettings | None = None
+) -> web.Application:
+    """An app with the kit's middlewares, probes and metrics; the service adds its routes."""
+    app = web.Application(
+        # Outermost first: request id (every answer carries it), then metrics (they see the
+        # final status), then errors (every failure becomes the JSON shape).
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+        client_max_size=http.max_body_bytes,
+    )
+    app[SERVICE_NAME] = service
+    app[STATE] = ServiceState()
+    app[METRICS] = HttpMetrics(service)
+    if database is not None:
+        app.cleanup_ctx.append(pool_context(database, service))
+    app.router.add_get("/health", health.health, name="health")
+    app.router.add_get("/ready", health.ready, name="ready")
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
+    return app

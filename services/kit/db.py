@@ -1,0 +1,112 @@
+"""The PostgreSQL pool (aiopg): opened in cleanup_ctx, acquired under a timeout.
+
+aiopg connections are in autocommit mode: a multi-statement change runs inside
+`async with transaction(conn) as cur:` which commits on success and rolls back on any error
+(cancellation included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiopg
+import psycopg2
+import psycopg2.extras
+from aiohttp import web
+
+from kit.errors import DatabaseUnavailable
+from kit.keys import DB_ACQUIRE_TIMEOUT, DB_POOL
+from kit.settings import DatabaseSettings
+
+log = logging.getLogger("kit.db")
+
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+async def create_pool(settings: DatabaseSettings, *, application_name: str) -> aiopg.Pool:
+    # statement_timeout bounds every query on the server; aiopg's `timeout` bounds it on our side.
+    return await aiopg.create_pool(
+        settings.url.reveal(),
+        minsize=0,  # open lazily: the service starts (and is live) while the database is down
+        maxsize=settings.pool_max,
+        timeout=settings.statement_timeout_ms / 1000 + 1,
+        pool_recycle=300,
+        enable_hstore=False,
+        enable_json=False,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        application_name=application_name,
+        options=f"-c statement_timeout={settings.statement_timeout_ms}",
+    )
+
+
+def pool_context(settings: DatabaseSettings, service: str) -> Callable[[web.Application], Any]:
+    """A cleanup_ctx: the pool opens before the app serves and closes after it stops."""
+
+    async def _pool(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(settings, application_name=service)
+        app[DB_POOL] = pool
+        app[DB_ACQUIRE_TIMEOUT] = settings.acquire_timeout_seconds
+        await _warm_up(pool, settings.pool_min)
+        yield
+        pool.close()
+        await pool.wait_closed()
+
+    return _pool
+
+
+async def _warm_up(pool: aiopg.Pool, count: int) -> None:
+    """Open `count` connections now if the database is there; never fail start-up for it."""
+    conns = []
+    try:
+        for _ in range(count):
+            conns.append(await pool.acquire())
+    except (psycopg2.Error, OSError, TimeoutError) as exc:
+        log.warning("database not reachable at start-up: %s", type(exc).__name__)
+    finally:
+        for conn in conns:
+            await pool.release(conn)
+
+
+@contextlib.asynccontextmanager
+async def connection(app: web.Application) -> AsyncIterator[aiopg.Connection]:
+    """A pooled connection, or DatabaseUnavailable (503) within the acquire timeout."""
+    pool = app[DB_POOL]
+    try:
+        async with asyncio.timeout(app[DB_ACQUIRE_TIMEOUT]):
+            conn = await pool.acquire()
+    except (TimeoutError, psycopg2.OperationalError) as exc:
+        raise DatabaseUnavailable() from exc
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
+@contextlib.asynccontextmanager
+async def transaction(conn: aiopg.Connection) -> AsyncIterator[aiopg.Cursor]:
+    """A dict cursor inside BEGIN ... COMMIT; any exception (or cancellation) rolls back."""
+    async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        async with cur.begin():
+            yield cur
+
+
+@contextlib.asynccontextmanager
+async def cursor(conn: aiopg.Connection) -> AsyncIterator[aiopg.Cursor]:
+    """A dict cursor in autocommit mode, for single-statement reads and writes."""
+    async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        yield cur
+
+
+async def ping(app: web.Application, within_seconds: float) -> bool:
+    """True when the database answers `SELECT 1` within `within_seconds`."""
+    try:
+        async with asyncio.timeout(within_seconds), connection(app) as conn, cursor(conn) as cur:
+            await cur.execute("SELECT 1")
+            await cur.fetchone()
+            return True
+    except (DatabaseUnavailable, psycopg2.Error, OSError, TimeoutError):
+        return False

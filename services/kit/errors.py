@@ -1,0 +1,117 @@
+"""One JSON error shape for every error a client can see:
+
+    {"error": {"code": "not_found", "message": "product 7 does not exist", "details": null}}
+
+Handlers raise `ApiError` (or an aiohttp HTTPException, or a database error); the middleware turns
+all of them into that shape. A client never sees a stack trace or an HTML page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+import psycopg2
+from aiohttp import web
+
+log = logging.getLogger("kit.errors")
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+RETRY_AFTER_SECONDS = "1"
+
+
+class ApiError(Exception):
+    """An error meant for the client: status, stable machine code, human message, details."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+class DatabaseUnavailable(ApiError):
+    def __init__(self, message: str = "the database is unavailable, retry shortly") -> None:
+        super().__init__(503, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+
+
+def error_response(err: ApiError) -> web.Response:
+    return web.Response(
+        status=err.status,
+        body=error_body(err.status, err.code, err.message, err.details),
+        content_type="application/json",
+        headers=err.headers,
+    )
+
+
+def _from_http_exception(exc: web.HTTPException) -> ApiError:
+    headers = {}
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        message = f"method {exc.method} is not allowed here"
+    elif exc.status == 404:
+        message = "no such resource"
+    else:
+        message = exc.reason
+    return ApiError(exc.status, message, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Map every failure to the JSON shape; unknown exceptions become a logged 500."""
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # redirects and 304s are answers, not errors
+            raise
+        return error_response(_from_http_exception(exc))
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(DatabaseUnavailable())
+    except TimeoutError:
+        log.warning("a dependency timed out")
+        return error_response(
+            ApiError(
+                503,
+                "a dependency did not answer in time, retry shortly",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error")
+        return error_response(ApiError(500, "internal error; quote the request id to support"))

@@ -1,0 +1,1 @@
+"""order-api: orders with atomic stock reservation and idempotency keys."""

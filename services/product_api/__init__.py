@@ -1,0 +1,1 @@
+"""product-api: the catalog (products, categories, search) and the owner of stock."""

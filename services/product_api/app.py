@@ -1,0 +1,28 @@
+"""product-api application factory: the kit's base app plus the catalog routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from kit.app import create_base_app
+from product_api import views
+from product_api.keys import SETTINGS
+from product_api.settings import SERVICE, Settings
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = create_base_app(SERVICE, settings.http, settings.database)
+    app[SETTINGS] = settings
+    add_routes(app.router)
+    return app
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/products", views.list_products, name="products")
+    router.add_post("/products", views.create_product)
+    router.add_get("/products/{id}", views.get_product, name="product")
+    router.add_patch("/products/{id}", views.patch_product)
+    router.add_delete("/products/{id}", views.delete_product)
+    router.add_post("/products/{id}/stock", views.adjust_stock, name="product_stock")
+    router.add_get("/categories", views.list_categories, name="categories")
+    router.add_get("/openapi.yaml", views.openapi, name="openapi")

@@ -1,0 +1,195 @@
+"""The catalog's SQL. Every function takes a cursor and keyword arguments; all SQL is parameterised.
+
+Rows come back as dicts (RealDictCursor); `to_json` turns one into the API's product shape.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aiopg import Cursor
+
+from product_api.models import ProductQuery
+
+PRODUCT_COLUMNS = """
+    p.id, p.sku, p.name, p.description, c.slug AS category, p.price, p.stock,
+    p.created_at, p.updated_at
+"""
+FROM_ACTIVE = "FROM catalog.products p JOIN catalog.categories c ON c.id = p.category_id"
+
+SORTS = {
+    "name": "p.name, p.id",
+    "-name": "p.name DESC, p.id DESC",
+    "price": "p.price, p.id",
+    "-price": "p.price DESC, p.id DESC",
+    "newest": "p.created_at DESC, p.id DESC",
+    "relevance": "ts_rank(p.search, websearch_to_tsquery('english', %(q)s)) DESC, p.id",
+}
+
+
+def to_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sku": row["sku"],
+        "name": row["name"],
+        "description": row["description"],
+        "category": row["category"],
+        "price": str(row["price"]),
+        "stock": row["stock"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+async def list_products(cur: Cursor, *, query: ProductQuery) -> tuple[list[dict], int]:
+    """One page of active products matching `query`, and the total number of matches."""
+    where = ["p.active"]
+    params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+    if query.category is not None:
+        where.append("c.slug = %(category)s")
+        params["category"] = query.category
+    if query.min_price is not None:
+        where.append("p.price >= %(min_price)s")
+        params["min_price"] = Decimal(query.min_price)
+    if query.max_price is not None:
+        where.append("p.price <= %(max_price)s")
+        params["max_price"] = Decimal(query.max_price)
+    if query.in_stock is True:
+        where.append("p.stock > 0")
+    elif query.in_stock is False:
+        where.append("p.stock = 0")
+    sort = query.sort or ("relevance" if query.q else "name")
+    if query.q is not None:
+        where.append("p.search @@ websearch_to_tsquery('english', %(q)s)")
+        params["q"] = query.q
+    elif sort == "relevance":
+        sort = "name"  # nothing to rank by without a search text
+    # Only fixed fragments from this module are joined into the statement; values are parameters.
+    sql = (
+        f"SELECT {PRODUCT_COLUMNS}, count(*) OVER () AS total {FROM_ACTIVE}"
+        f" WHERE {' AND '.join(where)} ORDER BY {SORTS[sort]}"
+        " LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    await cur.execute(sql, params)
+    rows = await cur.fetchall()
+    if rows:
+        return rows, rows[0]["total"]
+    if query.offset == 0:
+        return [], 0
+    # Past the last page: the window function saw no rows, so count separately.
+    await cur.execute(
+        f"SELECT count(*) AS total {FROM_ACTIVE} WHERE {' AND '.join(where)}",
+        params,
+    )
+    return [], (await cur.fetchone())["total"]
+
+
+async def get_product(cur: Cursor, *, product_id: int) -> dict | None:
+    await cur.execute(
+        f"SELECT {PRODUCT_COLUMNS} {FROM_ACTIVE} WHERE p.active AND p.id = %(id)s",
+        {"id": product_id},
+    )
+    return await cur.fetchone()
+
+
+async def list_categories(cur: Cursor) -> list[dict]:
+    await cur.execute(
+        """
+        SELECT c.slug, c.name, count(p.id) AS product_count
+          FROM catalog.categories c
+          LEFT JOIN catalog.products p ON p.category_id = c.id AND p.active
+         GROUP BY c.id
+         ORDER BY c.name
+        """
+    )
+    return await cur.fetchall()
+
+
+async def category_id(cur: Cursor, *, slug: str) -> int | None:
+    await cur.execute("SELECT id FROM catalog.categories WHERE slug = %(slug)s", {"slug": slug})
+    row = await cur.fetchone()
+    return None if row is None else row["id"]
+
+
+async def ensure_category(cur: Cursor, *, slug: str, name: str) -> int:
+    await cur.execute(
+        """
+        INSERT INTO catalog.categories (slug, name) VALUES (%(slug)s, %(name)s)
+        ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name
+        RETURNING id
+        """,
+        {"slug": slug, "name": name},
+    )
+    return (await cur.fetchone())["id"]
+
+
+async def sku_exists(cur: Cursor, *, sku: str) -> bool:
+    await cur.execute("SELECT 1 FROM catalog.products WHERE sku = %(sku)s", {"sku": sku})
+    return await cur.fetchone() is not None
+
+
+async def insert_product(
+    cur: Cursor, *, sku: str, name: str, description: str, category_id: int, price: Decimal,
+    stock: int,
+) -> int | None:  # fmt: skip
+    """The new product's id, or None when the SKU is taken."""
+    await cur.execute(
+        """
+        INSERT INTO catalog.products (sku, name, description, category_id, price, stock)
+        VALUES (%(sku)s, %(name)s, %(description)s, %(category_id)s, %(price)s, %(stock)s)
+        ON CONFLICT (sku) DO NOTHING
+        RETURNING id
+        """,
+        {
+            "sku": sku,
+            "name": name,
+            "description": description,
+            "category_id": category_id,
+            "price": price,
+            "stock": stock,
+        },
+    )
+    row = await cur.fetchone()
+    return None if row is None else row["id"]
+
+
+UPDATABLE = ("name", "description", "category_id", "price")
+
+
+async def update_product(cur: Cursor, *, product_id: int, changes: dict[str, Any]) -> bool:
+    """Apply `changes` (keys from UPDATABLE) to an active product; False when it does not exist."""
+    assignments = [f"{column} = %({column})s" for column in UPDATABLE if column in changes]
+    assignments.append("updated_at = now()")
+    await cur.execute(
+        f"UPDATE catalog.products SET {', '.join(assignments)}"  # noqa: S608
+        " WHERE id = %(id)s AND active",
+        {**changes, "id": product_id},
+    )
+    return cur.rowcount == 1
+
+
+async def deactivate_product(cur: Cursor, *, product_id: int) -> bool:
+    await cur.execute(
+        "UPDATE catalog.products SET active = false, updated_at = now()"
+        " WHERE id = %(id)s AND active",
+        {"id": product_id},
+    )
+    return cur.rowcount == 1
+
+
+async def adjust_stock(cur: Cursor, *, product_id: int, delta: int) -> str:
+    """Add `delta` to the stock in one statement: 'ok', 'not_found' or 'negative'."""
+    await cur.execute(
+        """
+        UPDATE catalog.products SET stock = stock + %(delta)s, updated_at = now()
+         WHERE id = %(id)s AND active AND stock + %(delta)s >= 0
+        """,
+        {"id": product_id, "delta": delta},
+    )
+    if cur.rowcount == 1:
+        return "ok"
+    await cur.execute(
+        "SELECT 1 FROM catalog.products WHERE id = %(id)s AND active", {"id": product_id}
+    )
+    return "negative" if await cur.fetchone() else "not_found"

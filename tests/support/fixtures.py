@@ -1,0 +1,59 @@
+"""pytest fixtures over real components: PostgreSQL, the real apps, real HTTP.
+
+Each test tree's conftest.py re-exports these (`from support.fixtures import *`).
+"""
+
+from __future__ import annotations
+
+import aiopg
+import psycopg2.extras
+import pytest
+
+from support import pg
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    """A complete, valid environment for an API service in tests."""
+    env = {
+        "DATABASE_URL": pg.database_url(),
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "DB_ACQUIRE_TIMEOUT_SECONDS": "1",
+        "DRAIN_SECONDS": "0",
+        "SHUTDOWN_TIMEOUT_SECONDS": "5",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def database_url() -> str:
+    return pg.database_url()
+
+
+@pytest.fixture
+async def empty_db(database_url: str) -> str:
+    await pg.reset(database_url, extra_tables=("orders.idempotency_keys", "orders.orders"))
+    return database_url
+
+
+@pytest.fixture
+async def sql(empty_db: str):
+    """Run SQL against the test database: `await sql("SELECT ...", params)` -> list of dicts."""
+    async with (
+        aiopg.connect(empty_db) as conn,
+        conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur,
+    ):
+
+        async def run(statement: str, params: object = None) -> list[dict]:
+            await cur.execute(statement, params)
+            return await cur.fetchall() if cur.description else []
+
+        yield run
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,0 +1,56 @@
+"""The test suite's one throwaway PostgreSQL, started on first use and destroyed at exit.
+
+TEST_DATABASE_URL points the suite at an existing server instead (tests that stop and start the
+server are then skipped, since they cannot control it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+
+import aiopg
+from localpg import LocalPostgres
+
+from kit.migrate import migrate
+
+_server: LocalPostgres | None = None
+_url: str | None = None
+
+
+def server() -> LocalPostgres | None:
+    database_url()
+    return _server
+
+
+def database_url() -> str:
+    """A migrated database, shared by the whole test session."""
+    global _server, _url
+    if _url is None:
+        external = os.environ.get("TEST_DATABASE_URL")
+        if external:
+            _url = external
+        else:
+            _server = LocalPostgres.create()
+            atexit.register(_server.destroy)
+            _url = _server.url
+        asyncio.run(migrate(_url))
+    return _url
+
+
+TABLES_TO_EMPTY = (
+    "catalog.products",
+    "catalog.categories",
+)
+
+
+async def reset(url: str, extra_tables: tuple[str, ...] = ()) -> None:
+    """Empty the data tables (identities restart); the schema stays."""
+    async with aiopg.connect(url) as conn, conn.cursor() as cur:
+        existing = []
+        for table in (*extra_tables, *TABLES_TO_EMPTY):
+            await cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+            if (await cur.fetchone())[0]:
+                existing.append(table)
+        await cur.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
