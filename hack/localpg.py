@@ -115,7 +115,19 @@ class LocalPostgres:
             ]
         )
 
+    def is_running(self) -> bool:
+        status = subprocess.run(
+            self._as_owner([str(_bindir() / "pg_ctl"), "-D", str(self.datadir), "status"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            check=False,
+        )
+        return status.returncode == 0
+
     def start(self) -> None:
+        if self.is_running():
+            return
         self._run(
             [
                 str(_bindir() / "pg_ctl"),

@@ -11,3 +11,6 @@ METRICS = web.AppKey("metrics", "HttpMetrics")
 DB_POOL = web.AppKey("db_pool", "Pool")
 DB_ACQUIRE_TIMEOUT = web.AppKey("db_acquire_timeout", float)
 HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
+
+# Per-request storage
+REQUEST_ID = web.RequestKey("request_id", str)

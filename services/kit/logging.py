@@ -12,6 +12,8 @@ import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from kit.keys import REQUEST_ID
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
@@ -69,7 +71,7 @@ class JsonAccessLogger(AbstractAccessLogger):
                 "path": request.path,
                 "status": response.status,
                 "duration_ms": round(time * 1000, 2),
-                "request_id": request.get("request_id"),
+                "request_id": request.get(REQUEST_ID),
                 "remote": request.remote,
             },
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kit.keys import REQUEST_ID
 from kit.logging import request_id_var
 
 HEADER = "X-Request-ID"
@@ -22,7 +23,7 @@ def new_request_id() -> str:
 async def request_id_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     incoming = request.headers.get(HEADER, "")
     request_id = incoming if _ACCEPTED.match(incoming) else new_request_id()
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     try:
         try:
