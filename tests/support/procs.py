@@ -68,7 +68,7 @@ def start_service(package: str, env: dict[str, str], *, wait_ready: bool = True)
         **env,
         "PORT": str(port),
     }
-    process = subprocess.Popen(  # noqa: S603 - fixed interpreter and module
+    process = subprocess.Popen(
         [sys.executable, "-m", package],
         env=full_env,
         stdout=subprocess.PIPE,

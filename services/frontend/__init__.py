@@ -1,0 +1,1 @@
+"""frontend: the server-rendered web shop in front of product-api and order-api."""

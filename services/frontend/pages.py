@@ -1,0 +1,187 @@
+"""Rendering pages, and turning failures into friendly HTML pages for browsers.
+
+The kit's error middleware answers every failure in the JSON error shape. That is right for API
+clients, so it stays the outer layer; for a browser (its Accept header names text/html) the
+middleware here, inside the kit's, renders the same failure as a page with the shop's layout and
+the request id to quote to support.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from frontend.api import ORDER_API, Unavailable, UpstreamError
+from frontend.cart import Cart
+from frontend.keys import STATIC_URLS
+from frontend.session import CsrfRejected, csrf_token, get_session
+from kit.errors import RETRY_AFTER_SECONDS, ApiError
+
+log = logging.getLogger("frontend.pages")
+
+SECURITY_HEADERS = {
+    # Everything (styles, the one script) comes from this app: no CDN, no inline code.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
+        " form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Pages carry a CSRF token and a cart: never store them in a shared cache.
+    "Cache-Control": "no-store",
+}
+
+
+class PageError(Exception):
+    """A failure with a message for people: status, title, text."""
+
+    def __init__(self, status: int, title: str, text: str) -> None:
+        super().__init__(title)
+        self.status = status
+        self.title = title
+        self.text = text
+
+
+def flash(request: web.Request, text: str, kind: str = "ok") -> None:
+    """A message shown once, on the next page rendered for this browser."""
+    session = get_session(request)
+    messages = session.get("flash")
+    session["flash"] = [*(messages if isinstance(messages, list) else [])[-4:], [kind, text]]
+    session.mark_changed()
+
+
+def _take_flashes(request: web.Request) -> list[list[str]]:
+    session = get_session(request)
+    messages = session.pop("flash", None)
+    if messages is None:
+        return []
+    session.mark_changed()
+    return [m for m in messages if isinstance(m, list) and len(m) == 2]
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A page with the layout's shared context: request id, CSRF token, cart size, messages."""
+    session = get_session(request)
+    full = {
+        "request_id": request.get("request_id", ""),
+        "csrf_token": csrf_token(request),
+        "cart_count": Cart(session).count,
+        "flashes": _take_flashes(request),
+        "static": request.app[STATIC_URLS],
+        **context,
+    }
+    response = aiohttp_jinja2.render_template(template, request, full, status=status)
+    response.headers.update(SECURITY_HEADERS)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def redirect(location: str) -> web.Response:
+    """303 See Other: after a POST the browser GETs the next page (no resubmit on reload)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def wants_html(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def error_page(
+    request: web.Request,
+    status: int,
+    title: str,
+    text: str,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return render(
+        request, "error.html", {"title": title, "text": text}, status=status, headers=headers
+    )
+
+
+_HTTP_PAGES = {
+    404: ("Page not found", "We could not find that page. It may have moved."),
+    405: ("Not allowed", "That address does not accept this kind of request."),
+    413: ("Too much data", "The form sent more data than we accept."),
+}
+
+
+def unavailable_page(request: web.Request, exc: Unavailable) -> web.Response:
+    log.warning("dependency unavailable", extra={"dependency": exc.service, "reason": exc.reason})
+    if exc.service == ORDER_API:
+        title = "Orders are unavailable right now"
+        text = (
+            "We could not reach our order system. Your cart is saved; please try again in a minute."
+        )
+    else:
+        title = "The shop is taking a short break"
+        text = "We could not load the catalog just now. Your cart is saved; please try again soon."
+    return error_page(request, 503, title, text, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+@web.middleware
+async def html_error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Failures as pages for browsers; API-style clients keep the kit's JSON shape."""
+    try:
+        return await handler(request)
+    except asyncio.CancelledError:
+        raise
+    except web.HTTPException as exc:
+        if exc.status < 400 or not wants_html(request):
+            raise
+        title, text = _HTTP_PAGES.get(exc.status, ("Something is not right", exc.reason))
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_page(request, exc.status, title, text, headers)
+    except PageError as exc:
+        if not wants_html(request):
+            raise ApiError(exc.status, exc.text) from None
+        return error_page(request, exc.status, exc.title, exc.text)
+    except CsrfRejected:
+        log.info("csrf token missing or wrong")
+        if not wants_html(request):
+            raise ApiError(403, "the form's CSRF token is missing or wrong") from None
+        return error_page(
+            request,
+            403,
+            "This form has expired",
+            "For your security we could not accept that form. Go back, reload the page and "
+            "try again.",
+        )
+    except Unavailable as exc:
+        if not wants_html(request):
+            raise ApiError(
+                503,
+                f"{exc.service} is unavailable, retry shortly",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            ) from None
+        return unavailable_page(request, exc)
+    except UpstreamError as exc:
+        log.error("unexpected answer from %s: %s %s", exc.service, exc.status, exc.code)
+        if not wants_html(request):
+            raise
+        return _internal_error_page(request)
+    except Exception:
+        if not wants_html(request):
+            raise
+        log.exception("unhandled error")
+        return _internal_error_page(request)
+
+
+def _internal_error_page(request: web.Request) -> web.Response:
+    return error_page(
+        request,
+        500,
+        "Something went wrong",
+        "Sorry, that did not work. Please try again; if it keeps happening, contact support "
+        "and quote the reference below.",
+    )
