@@ -1,0 +1,119 @@
+"""order-api handlers: read input, call the order rules, shape the answer."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from importlib import resources
+
+from aiohttp import web
+
+from kit import db
+from kit.auth import require_admin
+from kit.errors import ApiError, DatabaseUnavailable
+from kit.jsonio import json_response, parse_query, read_json
+from order_api import orders, queries
+from order_api.keys import ORDER_METRICS, SETTINGS
+from order_api.models import OrderCreate, OrderQuery, StatusChange
+
+OPENAPI = resources.files("order_api").joinpath("openapi.yaml").read_bytes()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
+
+
+def _idempotency_key(request: web.Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        raise ApiError(
+            400,
+            f"POST /orders needs an {IDEMPOTENCY_HEADER} header",
+            code="idempotency_key_missing",
+        )
+    key = key.strip().strip('"')  # the draft sends it as a structured-field string
+    if not _KEY.match(key):
+        raise ApiError(
+            400,
+            f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters",
+            code="idempotency_key_invalid",
+        )
+    return key
+
+
+def _order_id(request: web.Request) -> uuid.UUID:
+    raw = request.match_info["id"]
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(404, f"no order with id {raw[:40]!r}") from None
+
+
+async def create_order(request: web.Request) -> web.Response:
+    metrics = request.app[ORDER_METRICS]
+    try:
+        key = _idempotency_key(request)
+        order = await read_json(request, OrderCreate)
+    except ApiError as err:
+        if err.status < 500:
+            metrics.order_rejected("invalid_request")
+        raise
+    try:
+        outcome = await orders.place_order(request.app, key=key, order=order)
+    except DatabaseUnavailable:
+        metrics.order_rejected("db_unavailable")
+        raise
+    headers = {"Location": str(request.app.router["order"].url_for(id=outcome.order_id))}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return web.Response(
+        status=outcome.status,
+        body=outcome.body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def get_order(request: web.Request) -> web.Response:
+    order_id = _order_id(request)
+    async with db.connection(request.app) as conn, db.cursor(conn) as cur:
+        row = await queries.get_order(cur, order_id=order_id)
+    if row is None:
+        raise ApiError(404, f"order {order_id} does not exist")
+    return json_response(orders.order_json(row))
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    query = parse_query(request, OrderQuery)
+    async with db.connection(request.app) as conn, db.cursor(conn) as cur:
+        rows, total = await queries.list_orders(
+            cur, email=query.email, limit=query.limit, offset=query.offset
+        )
+    return json_response(
+        {
+            "items": [orders.order_json(row) for row in rows],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+        }
+    )
+
+
+async def cancel_order(request: web.Request) -> web.Response:
+    order_id = _order_id(request)
+    body = await orders.change_status(
+        request.app, order_id=order_id, to="cancelled", allowed=orders.CUSTOMER_TRANSITIONS
+    )
+    return json_response(body)
+
+
+async def change_status(request: web.Request) -> web.Response:
+    require_admin(request, request.app[SETTINGS].admin_token)
+    order_id = _order_id(request)
+    change = await read_json(request, StatusChange)
+    body = await orders.change_status(
+        request.app, order_id=order_id, to=change.status, allowed=orders.ADMIN_TRANSITIONS
+    )
+    return json_response(body)
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI, content_type="application/yaml")
