@@ -1,0 +1,165 @@
+"""Shared helpers of the monitoring tests: paths, the rule files, tool runs, a real Prometheus."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MONITORING = ROOT / "monitoring"
+PROMETHEUS_DIR = MONITORING / "prometheus"
+RULES_DIR = PROMETHEUS_DIR / "rules"
+RULE_TESTS_DIR = PROMETHEUS_DIR / "tests"
+ALERTMANAGER_CONFIG = MONITORING / "alertmanager" / "alertmanager.yml"
+DASHBOARDS_DIR = MONITORING / "grafana" / "dashboards"
+README = MONITORING / "README.md"
+RUNBOOK_BASE = "https://github.com/techcommerce/techcommerce/blob/main/monitoring/README.md#"
+
+
+def rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("*.yml"))
+
+
+def rule_test_files() -> list[Path]:
+    return sorted(RULE_TESTS_DIR.glob("*.test.yml"))
+
+
+def all_rules() -> list[dict[str, Any]]:
+    rules = []
+    for path in rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            rules.extend(group["rules"])
+    return rules
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    return [rule for rule in all_rules() if "alert" in rule]
+
+
+def recording_rules() -> list[dict[str, Any]]:
+    return [rule for rule in all_rules() if "record" in rule]
+
+
+def run(cmd: list[str], cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a tool; the result carries stdout+stderr together for assertion messages."""
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def kustomize_command() -> list[str]:
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    local = ROOT / ".venv-tools" / "bin" / "kustomize"
+    if local.exists():
+        return [str(local), "build"]
+    raise AssertionError("no kubectl or kustomize: run hack/deps/monitoring.sh")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except (OSError, urllib.error.URLError, ValueError) as err:
+            last_error = err
+        else:
+            if value:
+                return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last_error})")
+
+
+class Prometheus:
+    """Client of a running Prometheus's HTTP API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def api(self, path: str, **params: str) -> dict[str, Any]:
+        """GET /api/v1/<path>; returns the whole JSON answer, errors included (HTTP 400/422)."""
+        query = urllib.parse.urlencode(params)
+        url = f"{self.base_url}/api/v1/{path}?{query}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as err:
+            return json.load(err)
+
+    def query(self, expr: str) -> dict[str, Any]:
+        return self.api("query", query=expr)
+
+    def targets(self) -> dict[str, Any]:
+        return self.api("targets")["data"]
+
+
+@contextlib.contextmanager
+def running_prometheus(config_file: Path, workdir: Path) -> Iterator[Prometheus]:
+    """Start the Debian prometheus binary on a free loopback port with throwaway storage."""
+    port = free_port()
+    log = (workdir / "prometheus.log").open("w")
+    process = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1h",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"prometheus exited with {process.returncode}:\n"
+                + (workdir / "prometheus.log").read_text()
+            )
+        with urllib.request.urlopen(f"{base_url}/-/ready", timeout=1) as response:
+            return response.status == 200
+
+    try:
+        wait_until(ready, timeout=20, what="prometheus /-/ready")
+        yield Prometheus(base_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
