@@ -24,9 +24,9 @@ SORTS = {
 }
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-# Deliberately simple: one @, something before it, a dot in the domain, no spaces. The real check
-# is the confirmation e-mail; this only catches typos.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+# Deliberately simple (the same rule as order-api): something before the one @, a domain of
+# letters, digits and hyphens with a dot. The real check is the confirmation e-mail.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

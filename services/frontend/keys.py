@@ -11,3 +11,6 @@ PRODUCTS = web.AppKey("products", "ProductApi")
 ORDERS = web.AppKey("orders", "OrderApi")
 SESSION_CODEC = web.AppKey("session_codec", "SessionCodec")
 STATIC_URLS = web.AppKey("static_urls", dict)
+
+# Per-request storage
+SESSION = web.RequestKey("session", "Session")

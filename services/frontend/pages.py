@@ -20,6 +20,7 @@ from frontend.cart import Cart
 from frontend.keys import STATIC_URLS
 from frontend.session import CsrfRejected, csrf_token, get_session
 from kit.errors import RETRY_AFTER_SECONDS, ApiError
+from kit.keys import REQUEST_ID
 
 log = logging.getLogger("frontend.pages")
 
@@ -74,7 +75,7 @@ def render(
     """A page with the layout's shared context: request id, CSRF token, cart size, messages."""
     session = get_session(request)
     full = {
-        "request_id": request.get("request_id", ""),
+        "request_id": request.get(REQUEST_ID, ""),
         "csrf_token": csrf_token(request),
         "cart_count": Cart(session).count,
         "flashes": _take_flashes(request),

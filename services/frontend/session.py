@@ -23,13 +23,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from frontend.keys import SESSION_CODEC
+from frontend.keys import SESSION, SESSION_CODEC
 
 COOKIE_NAME = "tc_session"
 MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_COOKIE_BYTES = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
 CSRF_FIELD = "csrf_token"
-_REQUEST_KEY = "frontend.session"
 
 
 class CsrfRejected(Exception):
@@ -91,17 +90,17 @@ class Session(dict):
 
 def get_session(request: web.Request) -> Session:
     """The request's session, read from the cookie on first use."""
-    session = request.get(_REQUEST_KEY)
+    session = request.get(SESSION)
     if session is None:
         raw = request.cookies.get(COOKIE_NAME)
         data = request.app[SESSION_CODEC].loads(raw) if raw else None
         session = Session(data or {})
-        request[_REQUEST_KEY] = session
+        request[SESSION] = session
     return session
 
 
 def save_session(request: web.Request, response: web.StreamResponse) -> None:
-    session = request.get(_REQUEST_KEY)
+    session = request.get(SESSION)
     if session is None or not session.changed or response.prepared:
         return
     codec = request.app[SESSION_CODEC]
