@@ -82,6 +82,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def url_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=1) as response:
+        return response.status == 200
+
+
 def http_get_json(url: str, timeout: float = 5) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
