@@ -51,6 +51,7 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cac
   "$rootfs"/usr/lib/python3.11/pydoc_data
 find "$rootfs"/usr/lib/python3* -name __pycache__ -prune -exec rm -rf {} +
 
+chmod 0755 "$rootfs" # mktemp made it 0700: the image's / must be searchable by any user
 tar --numeric-owner -C "$rootfs" -c . |
   podman import --quiet \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
