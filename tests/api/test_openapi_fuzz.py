@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.fixtures import ADMIN_TOKEN, service_env
-from support.procs import start_service
 
 from product_api.seed import seed
+from support.fixtures import ADMIN_TOKEN, service_env
+from support.procs import start_service
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 CHECKS = ",".join(

@@ -11,9 +11,10 @@ import atexit
 import os
 
 import aiopg
-from localpg import LocalPostgres
+import psycopg2.extras
 
 from kit.migrate import migrate
+from localpg import LocalPostgres
 
 _server: LocalPostgres | None = None
 _url: str | None = None
@@ -54,3 +55,13 @@ async def reset(url: str, extra_tables: tuple[str, ...] = ()) -> None:
             if (await cur.fetchone())[0]:
                 existing.append(table)
         await cur.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
+
+
+async def fetch(url: str, statement: str, params: object = None) -> list[dict]:
+    """One statement on a fresh connection (for checks after the server was restarted)."""
+    async with (
+        aiopg.connect(url) as conn,
+        conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur,
+    ):
+        await cur.execute(statement, params)
+        return await cur.fetchall() if cur.description else []

@@ -4,11 +4,11 @@ without restarting the process; requests meanwhile get a fast 503 in the error s
 import time
 
 import pytest
-from support import pg
-from support.fixtures import service_env
 
 from product_api.app import create_app
 from product_api.settings import load_settings
+from support import pg
+from support.fixtures import service_env
 
 
 @pytest.fixture

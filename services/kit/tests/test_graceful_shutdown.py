@@ -5,6 +5,7 @@ import asyncio
 
 import aiohttp
 import aiopg
+
 from support.fixtures import service_env
 from support.procs import start_service
 

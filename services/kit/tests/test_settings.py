@@ -4,10 +4,10 @@ import subprocess
 import sys
 
 import pytest
-from support.procs import SERVICES_DIR
 
 from kit.settings import ConfigError, Env, HttpSettings, Secret
 from product_api.settings import load_settings
+from support.procs import SERVICES_DIR
 
 VALID = {
     "DATABASE_URL": "postgresql://u@127.0.0.1:1/db",

@@ -1,12 +1,12 @@
 """product-api tests run the real app on a real PostgreSQL (see tests/support/)."""
 
 import pytest
-from support.fixtures import *  # noqa: F403
-from support.fixtures import service_env
 
 from product_api.app import create_app
 from product_api.seed import seed
 from product_api.settings import load_settings
+from support.fixtures import *  # noqa: F403
+from support.fixtures import service_env
 
 
 @pytest.fixture
