@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from tests.monitoring.monitoring_support import (
     ALERTMANAGER_CONFIG,
     alert_rules,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from tests.monitoring.monitoring_support import (
     README,
     RULE_TESTS_DIR,
