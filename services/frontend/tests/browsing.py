@@ -96,8 +96,10 @@ ADDRESS = {
 class Shop:
     """A shopper's browser against the frontend: keeps cookies, reads forms, follows redirects."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, product_url: str = "", order_url: str = "") -> None:
         self.client = client
+        self.product_url = product_url
+        self.order_url = order_url
 
     async def page(self, path: str, status: int = 200) -> str:
         response = await self.client.get(path, headers=HTML)

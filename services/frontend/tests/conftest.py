@@ -5,8 +5,6 @@ parsed out of the HTML and submitted with their hidden fields (CSRF token, idemp
 from __future__ import annotations
 
 import pytest
-from support.fixtures import *  # noqa: F403
-from support.fixtures import ADMIN_TOKEN, service_env
 
 from frontend.app import create_app
 from frontend.settings import load_settings
@@ -15,6 +13,8 @@ from order_api.app import create_app as create_order_api
 from order_api.settings import load_settings as order_api_settings
 from product_api.app import create_app as create_product_api
 from product_api.settings import load_settings as product_api_settings
+from support.fixtures import *  # noqa: F403
+from support.fixtures import ADMIN_TOKEN, service_env
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def order_api(aiohttp_server, empty_db):
 def make_shop(aiohttp_client):
     async def make(product_url: str, order_url: str, **overrides: str) -> Shop:
         app = create_app(load_settings(frontend_env(product_url, order_url, **overrides)))
-        return Shop(await aiohttp_client(app))
+        return Shop(await aiohttp_client(app), product_url, order_url)
 
     return make
 
