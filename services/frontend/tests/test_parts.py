@@ -1,0 +1,108 @@
+"""The frontend's parts on their own: settings, the session cookie, the catalog cache, metrics."""
+
+import asyncio
+
+import pytest
+
+from frontend.api import TtlCache
+from frontend.session import SessionCodec
+from frontend.settings import load_settings
+from frontend.tests.browsing import HTML, base_url, closed_url, frontend_env
+from kit.settings import ConfigError
+
+SECRET = "s" * 40
+
+
+def test_settings_have_safe_defaults_and_name_the_bad_variable():
+    settings = load_settings(frontend_env("http://product:5000/", "http://order:5001"))
+    assert settings.product_api_url == "http://product:5000"
+    assert settings.http.port == 3000
+    assert "frontend-test" not in repr(settings)  # the session secret never shows
+
+    cases = {
+        "SESSION_SECRET": ("short", "SESSION_SECRET must be at least 32"),
+        "PRODUCT_API_URL": ("product:5000", "PRODUCT_API_URL must be a http/https URL"),
+        "HTTP_TIMEOUT_SECONDS": ("soon", "HTTP_TIMEOUT_SECONDS must be a number"),
+        "SESSION_COOKIE_SECURE": ("yes", "SESSION_COOKIE_SECURE must be one of"),
+    }
+    for name, (value, message) in cases.items():
+        env = frontend_env("http://p:1", "http://o:2", **{name: value})
+        with pytest.raises(ConfigError, match=message):
+            load_settings(env)
+    env = frontend_env("http://p:1", "http://o:2")
+    del env["ORDER_API_URL"]
+    with pytest.raises(ConfigError, match="ORDER_API_URL is required"):
+        load_settings(env)
+
+
+def test_session_cookies_round_trip_and_refuse_forgery_and_age():
+    codec = SessionCodec(SECRET, secure=False, max_age=3600)
+    cookie = codec.dumps({"cart": {"1": 2}}, now=1_000_000)
+    assert codec.loads(cookie, now=1_000_100) == {"cart": {"1": 2}}
+
+    body, signature = cookie.split(".")
+    assert codec.loads(body[:-1] + ("A" if body[-1] != "A" else "B") + "." + signature) is None
+    assert codec.loads(body + "." + signature[:-2]) is None
+    assert codec.loads(body) is None and codec.loads("") is None and codec.loads("...") is None
+    assert SessionCodec("t" * 40, secure=False).loads(cookie, now=1_000_100) is None
+    assert codec.loads(cookie, now=1_000_000 + 3601) is None  # expired
+
+
+async def test_the_cache_shares_one_call_among_concurrent_readers_and_expires():
+    cache = TtlCache(ttl=0.2)
+    calls = 0
+
+    async def load():
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return {"n": calls}
+
+    results = await asyncio.gather(*(cache.get("k", load) for _ in range(10)))
+    assert calls == 1 and all(r == {"n": 1} for r in results)
+    assert await cache.get("k", load) == {"n": 1}
+    await asyncio.sleep(0.25)
+    assert await cache.get("k", load) == {"n": 2}
+
+
+async def test_the_cache_shares_failures_but_does_not_keep_them():
+    cache = TtlCache(ttl=10)
+    calls = 0
+
+    async def failing():
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise RuntimeError("down")
+
+    outcomes = await asyncio.gather(
+        *(cache.get("k", failing) for _ in range(3)), return_exceptions=True
+    )
+    assert calls == 1 and all(isinstance(o, RuntimeError) for o in outcomes)
+
+    async def working():
+        return "up"
+
+    assert await cache.get("k", working) == "up"
+    assert await cache.get("missing", _none) is None
+    assert await cache.get("missing", working) == "up"  # a 404 (None) is not remembered
+
+
+async def _none():
+    return None
+
+
+async def test_a_cached_catalog_saves_calls(make_shop, product_api, order_api, products):
+    shop = await make_shop(base_url(product_api), base_url(order_api), CATALOG_CACHE_SECONDS="30")
+    assert "Only 3 left" in await shop.page("/products/4")
+    await products("UPDATE catalog.products SET stock = 1 WHERE id = 4")
+    assert "Only 3 left" in await shop.page("/products/4")  # served from the cache
+
+
+async def test_metrics_carry_the_service_and_route_patterns(make_shop, order_api):
+    shop = await make_shop(closed_url(), base_url(order_api))
+    await shop.client.get("/products/12345", headers=HTML)
+    text = await (await shop.client.get("/metrics")).text()
+    assert 'service="frontend"' in text
+    assert 'route="/products/{id}"' in text and 'status="503"' in text
+    assert "/products/12345" not in text
