@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kit.settings import ConfigError, Env, HttpSettings, Secret
+from kit.settings import Env, HttpSettings, Secret
 
 SERVICE = "frontend"
 DEFAULT_PORT = 3000
@@ -32,7 +32,7 @@ def _bool(env: Env, name: str, default: str) -> bool:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
-    settings = Settings(
+    return Settings(
         http=HttpSettings.from_env(env, default_port=DEFAULT_PORT),
         product_api_url=env.url("PRODUCT_API_URL", schemes=("http", "https")).rstrip("/"),
         order_api_url=env.url("ORDER_API_URL", schemes=("http", "https")).rstrip("/"),
@@ -41,8 +41,3 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         catalog_cache_seconds=env.float("CATALOG_CACHE_SECONDS", 2.0, minimum=0, maximum=300),
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", "false"),
     )
-    # A page waits for at most one API call's timeout plus retries (see api.py); it must end
-    # well inside the in-flight budget of a graceful shutdown.
-    if settings.http_timeout_seconds * 2 > settings.http.shutdown_timeout_seconds:
-        raise ConfigError("HTTP_TIMEOUT_SECONDS must be at most half of SHUTDOWN_TIMEOUT_SECONDS")
-    return settings

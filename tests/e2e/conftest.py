@@ -1,0 +1,130 @@
+"""The whole shop as a person meets it: the three services as real processes (`python -m ...`)
+on a real, seeded PostgreSQL, driven by a real headless Chromium through chromedriver.
+
+Chromium and chromedriver are Debian's (hack/deps/frontend.sh installs them); selenium talks to
+/usr/bin/chromedriver directly, so nothing is downloaded at test time. Screenshots of the main
+pages land in test-artifacts/e2e/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from support import pg
+from support.fixtures import *  # noqa: F403
+from support.fixtures import service_env
+from support.procs import SERVICES_DIR, ServiceProcess, start_service
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
+SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123"
+
+
+@dataclass
+class Stack:
+    shop_url: str
+    database_url: str
+    services: list[ServiceProcess]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    database_url = pg.database_url()
+    asyncio.run(pg.reset(database_url, extra_tables=("orders.idempotency_keys", "orders.orders")))
+    subprocess.run(
+        [sys.executable, "-m", "product_api.seed"],
+        env={**os.environ, "PYTHONPATH": str(SERVICES_DIR), "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+    services: list[ServiceProcess] = []
+    try:
+        services.append(start_service("product_api", service_env()))
+        services.append(start_service("order_api", service_env()))
+        frontend_env = {
+            "PRODUCT_API_URL": services[0].url,
+            "ORDER_API_URL": services[1].url,
+            "SESSION_SECRET": SESSION_SECRET,
+            "CATALOG_CACHE_SECONDS": "0",
+            "DRAIN_SECONDS": "0",
+            "SHUTDOWN_TIMEOUT_SECONDS": "5",
+            "LOG_LEVEL": "WARNING",
+        }
+        services.append(start_service("frontend", frontend_env))
+        yield Stack(services[2].url, database_url, services)
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def chromium_options(width: int, height: int) -> webdriver.ChromeOptions:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-extensions",
+        "--no-first-run",
+        f"--window-size={width},{height}",
+    ):
+        options.add_argument(flag)
+    return options
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = webdriver.Chrome(
+        options=chromium_options(1280, 1000), service=Service(executable_path=CHROMEDRIVER)
+    )
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def phone() -> Iterator[webdriver.Chrome]:
+    """A phone-sized window (390 x 844 CSS pixels)."""
+    driver = webdriver.Chrome(
+        options=chromium_options(390, 844), service=Service(executable_path=CHROMEDRIVER)
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def screenshot():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(driver: webdriver.Chrome, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        # full page: grow the window to the document height for the picture
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        width = driver.execute_script("return window.innerWidth")
+        size = driver.get_window_size()
+        driver.set_window_size(size["width"], max(size["height"], min(height + 150, 4000)))
+        assert driver.save_screenshot(str(path)), f"could not save {path}"
+        driver.set_window_size(size["width"], size["height"])
+        assert width > 0
+        return path
+
+    return take
