@@ -23,7 +23,9 @@ format:
 	$(VENV)/bin/ruff check --fix .
 
 bench:
+	hack/setup.sh --run-only
 	$(PY) hack/bench_product_api.py
+	$(PY) hack/bench_order_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
