@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -168,3 +169,97 @@ def running_prometheus(config_file: Path, workdir: Path) -> Iterator[Prometheus]
             process.kill()
             process.wait()
         log.close()
+
+
+# ---------------------------------------------------------------------------------------- PromQL
+# Prometheus checks syntax; these helpers list which metric names and label names an expression
+# uses, so a test can demand that they exist. (A misspelt metric in `a or b` would otherwise go
+# unnoticed as long as `a` returns data.)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_RANGE = re.compile(r"\[[^\]]*\]")
+_TOKEN = re.compile(
+    r"(?P<num>[0-9][0-9a-zA-Z.]*)|(?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)"
+    r"|(?P<matchop>=~|!~|!=|=)|(?P<punct>[{}(),])|(?P<other>\S)"
+)
+_KEYWORDS = {"and", "or", "unless", "bool", "offset", "atan2", "Inf", "NaN", "inf", "nan"}
+_GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+_AGGREGATIONS = {
+    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+    "bottomk", "topk", "quantile",
+}  # fmt: skip
+
+
+def promql_names(expr: str) -> tuple[set[str], set[str]]:
+    """(metric names, label names) used by a PromQL expression, in selectors and groupings."""
+    text = _RANGE.sub(" ", _STRING.sub('""', expr))
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text)]
+    metrics: set[str] = set()
+    labels: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        if value == "{":  # label matchers up to the closing brace
+            i += 1
+            while i < len(tokens) and tokens[i][1] != "}":
+                if (
+                    tokens[i][0] == "ident"
+                    and i + 1 < len(tokens)
+                    and tokens[i + 1][0] == "matchop"
+                ):
+                    labels.add(tokens[i][1])
+                i += 1
+        elif kind == "ident" and value in _GROUPING:
+            if nxt == "(":
+                i += 2
+                while i < len(tokens) and tokens[i][1] != ")":
+                    if tokens[i][0] == "ident":
+                        labels.add(tokens[i][1])
+                    i += 1
+        elif kind == "ident" and value in _AGGREGATIONS and nxt in _GROUPING:
+            pass  # `sum by (...) (...)`: the grouping is read on the next token
+        elif kind == "ident" and value not in _KEYWORDS and nxt != "(":
+            metrics.add(value)
+        i += 1
+    labels.discard("__name__")
+    return metrics, labels
+
+
+def grafana_expr(expr: str, variables: dict[str, str]) -> str:
+    """Substitute Grafana's variables the way Grafana would before sending the query."""
+    for name in sorted(variables, key=len, reverse=True):
+        expr = expr.replace(f"${{{name}}}", variables[name]).replace(f"${name}", variables[name])
+    assert "$" not in expr, f"unsubstituted Grafana variable in {expr}"
+    return expr
+
+
+def dashboards() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(DASHBOARDS_DIR.glob("*.json"))]
+
+
+def panel_queries() -> list[tuple[str, str, str, str, str]]:
+    """(dashboard uid, panel title, refId, expr, legendFormat) of every panel target."""
+    queries = []
+    for board in dashboards():
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                queries.append(
+                    (
+                        board["uid"],
+                        panel["title"],
+                        target["refId"],
+                        target["expr"],
+                        target.get("legendFormat", ""),
+                    )
+                )
+    return queries
+
+
+def variable_queries() -> list[tuple[str, str, str]]:
+    """(dashboard uid, variable name, query) of every query variable."""
+    return [
+        (board["uid"], var["name"], var["query"]["query"])
+        for board in dashboards()
+        for var in board["templating"]["list"]
+        if var["type"] == "query"
+    ]
