@@ -1,0 +1,185 @@
+"""hack/tekton-validate: Tekton's own decoding, defaulting and validation, plus cross references.
+
+The repository's resources must pass; broken copies must fail with the right message, which shows
+each check really runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tekton.tekton_helpers import ROOT, TEKTON, edit, run
+
+
+def check(validator, *paths):
+    return run([validator, "check", *paths])
+
+
+def test_repository_resources_pass(validator):
+    result = check(validator, TEKTON)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "document(s) OK" in result.stdout
+
+
+def test_every_task_has_a_readme_and_lives_in_its_own_directory():
+    for task_dir in (TEKTON / "tasks").iterdir():
+        assert (task_dir / "README.md").is_file(), f"{task_dir} has no README.md"
+        yaml = task_dir / f"{task_dir.name}.yaml"
+        # approval is a custom task (manual-approval-gate's ApprovalTask): docs only.
+        assert yaml.is_file() or task_dir.name == "approval", f"{yaml} missing"
+
+
+# Each case: file to break, text to replace, replacement, message the validator must print.
+BROKEN = {
+    "unknown field": (
+        "pipelines/cd.yaml",
+        "      timeout: 10m\n",
+        "      timeout: 10m\n      retriez: 2\n",
+        'unknown field "spec.tasks[0].retriez"',
+    ),
+    "unknown field in a Task step": (
+        "tasks/bandit/bandit.yaml",
+        "      timeout: 15m\n",
+        "      timeout: 15m\n      imagePullPolicy: Always\n      workingdir: /x\n",
+        'unknown field "spec.steps[0].workingdir"',
+    ),
+    "undeclared pipeline param": (
+        "pipelines/ci.yaml",
+        "value: $(params.coverage-min)",
+        "value: $(params.coverage-minimum)",
+        'non-existent variable in "$(params.coverage-minimum)"',
+    ),
+    "param the Task does not declare": (
+        "pipelines/ci.yaml",
+        "        - name: coverage-min\n          value: $(params.coverage-min)",
+        "        - name: coverage-threshold\n          value: $(params.coverage-min)",
+        'param "coverage-threshold" is not declared by Task "python-test"',
+    ),
+    "required Task param not passed": (
+        "pipelines/cd.yaml",
+        "        - name: environment\n          value: staging\n",
+        "",
+        'required param "environment" of Task "deploy" is not passed',
+    ),
+    "param of the wrong type": (
+        "pipelines/cd.yaml",
+        "        - name: images\n          value: $(tasks.build.results.IMAGE_REF[*])\n"
+        "        - name: commit\n          value: $(tasks.fetch-source.results.commit)\n"
+        "        - name: simulate\n          value: $(params.simulate)\n"
+        "        - name: pipeline-run\n          value: $(context.pipelineRun.name)\n"
+        "      workspaces:\n        - name: source\n          workspace: shared\n"
+        "          subPath: source\n        - name: kubeconfig\n          workspace: kubeconfig\n"
+        "    # The production gate",
+        "        - name: images\n          value: $(tasks.fetch-source.results.commit)\n"
+        "        - name: commit\n          value: $(tasks.fetch-source.results.commit)\n"
+        "        - name: simulate\n          value: $(params.simulate)\n"
+        "        - name: pipeline-run\n          value: $(context.pipelineRun.name)\n"
+        "      workspaces:\n        - name: source\n          workspace: shared\n"
+        "          subPath: source\n        - name: kubeconfig\n          workspace: kubeconfig\n"
+        "    # The production gate",
+        'param "images" is a string but Task "deploy" declares a array',
+    ),
+    "missing workspace binding": (
+        "pipelines/ci.yaml",
+        "        - name: reports\n          workspace: shared\n          subPath: reports\n"
+        "    - name: bandit",
+        "    - name: bandit",
+        'workspace "reports" of Task "python-test" is not bound',
+    ),
+    "workspace the pipeline does not declare": (
+        "pipelines/cd.yaml",
+        "          workspace: docker-config\n    - name: trivy-image",
+        "          workspace: registry-creds\n    - name: trivy-image",
+        'expects workspace with name "registry-creds" but none exists',
+    ),
+    "result of a task that does not exist": (
+        "pipelines/cd.yaml",
+        "value: $(tasks.detect-changes.results.services-csv)",
+        "value: $(tasks.detect-change.results.services-csv)",
+        "detect-change",
+    ),
+    "result the Task does not declare": (
+        "pipelines/ci.yaml",
+        "value: $(tasks.fetch-source.results.commit)\n        - name: branch",
+        "value: $(tasks.fetch-source.results.sha)\n        - name: branch",
+        'Task "git-clone" declares no result "sha"',
+    ),
+    "cycle": (
+        "pipelines/ci.yaml",
+        "    - name: fetch-source\n      taskRef:",
+        "    - name: fetch-source\n      runAfter: [build]\n      taskRef:",
+        "cycle",
+    ),
+    "task that is not in the repository": (
+        "pipelines/rollback.yaml",
+        "        name: rollback\n      timeout: 30m",
+        "        name: roll-back\n      timeout: 30m",
+        'taskRef "roll-back" does not name a Task in the repository',
+    ),
+    "image pinned to latest": (
+        "tasks/detect-changes/detect-changes.yaml",
+        "image: alpine/git:2.49.1",
+        "image: alpine/git:latest",
+        "is not pinned",
+    ),
+    "param interpolated into a script": (
+        "tasks/detect-changes/detect-changes.yaml",
+        "set -eu\n",
+        'set -eu\n        echo "$(params.services)"\n',
+        "script interpolates $(params.services)",
+    ),
+    "step running as root without the annotation": (
+        "tasks/kaniko-build/kaniko-build.yaml",
+        "    techcommerce.dev/runs-as-root: >-\n",
+        "    techcommerce.dev/reason: >-\n",
+        "runs as root",
+    ),
+    "pipeline task without a timeout": (
+        "pipelines/rollback.yaml",
+        "        name: rollback\n      timeout: 30m\n",
+        "        name: rollback\n",
+        "no timeout set",
+    ),
+    "PipelineRun shorter than the approval wait": (
+        "runs/cd-run.yaml",
+        "    pipeline: 27h\n    tasks: 26h30m\n",
+        "    pipeline: 2h\n    tasks: 1h30m\n",
+        "does not outlast the approval wait",
+    ),
+    "PipelineRun missing a required param": (
+        "runs/cd-run.yaml",
+        "    - name: registry\n      value: registry.example.com/shop\n",
+        "",
+        'required param "registry" of Pipeline "cd" is not set',
+    ),
+    "ApprovalTask with an unknown param": (
+        "pipelines/cd.yaml",
+        "- name: numberOfApprovalsRequired",
+        "- name: approvalsRequired",
+        'ApprovalTask has no param "approvalsRequired"',
+    ),
+    "unsupported kind": (
+        "rbac/ci.yaml",
+        "kind: ServiceAccount",
+        "kind: ServiceAcount",
+        "unsupported apiVersion/kind",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_copy_fails(validator, tekton_copy, case):
+    file, old, new, message = BROKEN[case]
+    edit(tekton_copy / file, old, new)
+    result = check(validator, tekton_copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stdout, result.stdout
+
+
+def test_exit_status_2_on_usage_error(validator):
+    assert run([validator]).returncode == 2
+    assert run([validator, "check", ROOT / "no-such-dir"]).returncode == 2
+
+
+def test_go_vet_is_clean():
+    result = run(["go", "vet", "./..."], cwd=ROOT / "hack" / "tekton-validate", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
