@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kit.settings import ConfigError
 from manifests.manifest_lib import (
     SERVICES,
     Rendered,
@@ -192,7 +193,11 @@ def test_each_service_accepts_its_rendered_configuration(rendered: Rendered) -> 
     for name, (package, port) in SERVICES.items():
         container = rendered.get("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
         env = container_env(rendered, container)
-        settings = _settings_module(package).load_settings(env)
+        module = _settings_module(package)
+        try:
+            settings = module.load_settings(env)
+        except ConfigError as err:
+            raise AssertionError(f"{rendered.name} {name}: {err}") from err
         assert settings.http.port == port == container["ports"][0]["containerPort"]
         if "DATABASE_URL" in env:
             assert re.fullmatch(
