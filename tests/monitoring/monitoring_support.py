@@ -132,9 +132,11 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def running_prometheus(config_file: Path, workdir: Path) -> Iterator[Prometheus]:
-    """Start the Debian prometheus binary on a free loopback port with throwaway storage."""
-    port = free_port()
+def running_prometheus(
+    config_file: Path, workdir: Path, port: int | None = None
+) -> Iterator[Prometheus]:
+    """Start the Debian prometheus binary on a (free) loopback port with throwaway storage."""
+    port = port or free_port()
     log = (workdir / "prometheus.log").open("w")
     process = subprocess.Popen(
         [
