@@ -95,9 +95,9 @@ def main() -> int:
         first, last = asyncio.run(prepare(url))
         orders_before, _ = asyncio.run(verify(url, first, last))
         script = ORDERS % {"run": uuid.uuid4().hex[:8], "first": first, "last": last}
-        with pinned_process([sys.executable, "-m", "order_api"], env, free_port()) as base:
+        with pinned_process([sys.executable, "-m", "order_api"], env, free_port()) as target:
             result = wrk(
-                "order-api POST /orders", base + "/orders", script,
+                "order-api POST /orders", target, "/orders", script,
                 connections=args.connections, seconds=args.seconds,
             )  # fmt: skip
         orders_after, mismatches = asyncio.run(verify(url, first, last))

@@ -82,10 +82,23 @@ def pinned_process(argv: list[str], env: dict[str, str], port: int):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise SystemExit(f"bench: {argv} did not start") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield Target(f"http://127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@dataclass
+class Target:
+    """A running service: its base URL and the pid whose CPU time is measured."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        # /proc/PID/stat fields 14 and 15: user and system time in clock ticks
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -96,11 +109,13 @@ class WrkResult:
     p99_ms: float
     requests: int
     errors: str
+    cpu_us_per_request: float
 
     def line(self) -> str:
         return (
             f"{self.name:44} {self.requests_per_second:9.0f} req/s"
             f"   p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms"
+            f"   {self.cpu_us_per_request:6.0f} us CPU/req"
             f"   ({self.requests} requests{', ' + self.errors if self.errors else ''})"
         )
 
@@ -110,14 +125,18 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(name: str, url: str, script: str, *, connections: int, seconds: int) -> WrkResult:
-    """Run wrk on CPU 1 with a Lua script; parse throughput and latency percentiles."""
+def wrk(
+    name: str, target: Target, path: str, script: str, *, connections: int, seconds: int
+) -> WrkResult:
+    """Run wrk on CPU 1 with a Lua script; parse throughput and latency percentiles, and measure
+    the service's CPU time per request (robust against other load on the machine)."""
+    cpu_before = target.cpu_seconds()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     try:
         output = subprocess.run(
             ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
-             "--latency", "-s", lua.name, url],
+             "--latency", "-s", lua.name, target.url + path],
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         ).stdout  # fmt: skip
     finally:
@@ -131,4 +150,5 @@ def wrk(name: str, url: str, script: str, *, connections: int, seconds: int) -> 
         errors.append(f"{match.group(1)} non-2xx")
     if match := re.search(r"Socket errors: (.*)", output):
         errors.append("socket errors: " + match.group(1))
-    return WrkResult(name, rps, p50, p99, total, "; ".join(errors))
+    cpu_us = (target.cpu_seconds() - cpu_before) / max(total, 1) * 1e6
+    return WrkResult(name, rps, p50, p99, total, "; ".join(errors), cpu_us)
