@@ -52,8 +52,8 @@ async def create_order(request: web.Request) -> web.Response:
     try:
         key = _idempotency_key(request)
         order = await read_json(request, OrderCreate)
-    except ApiError as err:
-        if err.status < 500:
+    except (ApiError, web.HTTPException) as err:
+        if err.status < 500:  # bad header, body or size
             metrics.order_rejected("invalid_request")
         raise
     try:
