@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
         ServiceClient(PRODUCT_API, settings.product_api_url, session),
         TtlCache(settings.catalog_cache_seconds),
     )
+    app.on_cleanup.append(_stop_cache_refreshes)
     app[ORDERS] = OrderApi(ServiceClient(ORDER_API, settings.order_api_url, session))
     app[SESSION_CODEC] = SessionCodec(
         settings.session_secret.reveal(), secure=settings.session_cookie_secure
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
         default_helpers=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the image; no stat() per render
     )
     env.filters["money"] = money
     env.filters["when"] = when
@@ -65,6 +67,10 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(_static_cache_headers)
     add_routes(app.router)
     return app
+
+
+async def _stop_cache_refreshes(app: web.Application) -> None:
+    await app[PRODUCTS].cache.close()
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

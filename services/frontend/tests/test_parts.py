@@ -48,8 +48,8 @@ def test_session_cookies_round_trip_and_refuse_forgery_and_age():
     assert codec.loads(cookie, now=1_000_000 + 3601) is None  # expired
 
 
-async def test_the_cache_shares_one_call_among_concurrent_readers_and_expires():
-    cache = TtlCache(ttl=0.2)
+async def test_the_cache_shares_one_call_among_concurrent_readers():
+    cache = TtlCache(ttl=10)
     calls = 0
 
     async def load():
@@ -61,8 +61,34 @@ async def test_the_cache_shares_one_call_among_concurrent_readers_and_expires():
     results = await asyncio.gather(*(cache.get("k", load) for _ in range(10)))
     assert calls == 1 and all(r == {"n": 1} for r in results)
     assert await cache.get("k", load) == {"n": 1}
-    await asyncio.sleep(0.25)
-    assert await cache.get("k", load) == {"n": 2}
+    await cache.close()
+
+
+async def test_a_stale_answer_is_served_while_one_refresh_runs_then_it_expires():
+    cache = TtlCache(ttl=0.2)
+    calls = 0
+    release = asyncio.Event()
+
+    async def load():
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            await release.wait()  # the background refresh is slow
+        return calls
+
+    assert await cache.get("k", load) == 1
+    await asyncio.sleep(0.25)  # stale now
+    answers = [await cache.get("k", load) for _ in range(5)]
+    assert answers == [1] * 5  # answered at once, nobody waited for the slow refresh
+    await asyncio.sleep(0.01)
+    assert await cache.get("k", load) == 1  # still refreshing
+    assert calls == 2  # one refresh, not six
+    release.set()
+    await asyncio.sleep(0.01)
+    assert await cache.get("k", load) == 2  # the refreshed answer
+    await asyncio.sleep(0.45)  # older than 2 x ttl: too old to serve
+    assert await cache.get("k", load) == 3
+    await cache.close()
 
 
 async def test_the_cache_shares_failures_but_does_not_keep_them():
