@@ -25,6 +25,9 @@
 #   SOURCE_DIR       the checkout holding manifests/ (default .)
 #   SIMULATE         auto | true | false (default auto; false fails when the cluster is unreachable)
 #   KUBECONFIG_FILE  kubeconfig for a remote cluster (optional; else the in-cluster service account)
+#   OVERLAY_SECRETS_DIR  files for the overlay's secretGenerator (postgres.env, admin-token.env,
+#                    frontend-session.env: never in git), copied to OVERLAY/secrets/ before
+#                    rendering; from the Task's optional overlay-secrets workspace
 #   KUBECONFIG_BOUND, KUBECONFIG_DIR   from the Task's optional kubeconfig workspace: when bound,
 #                    KUBECONFIG_FILE is KUBECONFIG_DIR/kubeconfig
 #   COMMIT, PIPELINE_RUN   recorded with the release
@@ -197,6 +200,14 @@ else
 fi
 
 # ---- render ------------------------------------------------------------------------------
+if [ -n "${OVERLAY_SECRETS_DIR:-}" ] && [ -d "$OVERLAY_SECRETS_DIR" ]; then
+  mkdir -p "$SOURCE_DIR/$OVERLAY/secrets"
+  chmod 0700 "$SOURCE_DIR/$OVERLAY/secrets"
+  for f in "$OVERLAY_SECRETS_DIR"/*.env; do
+    [ -f "$f" ] || continue
+    (umask 077 && cp "$f" "$SOURCE_DIR/$OVERLAY/secrets/")
+  done
+fi
 work="$SOURCE_DIR/.deploy/$ENVIRONMENT"
 mkdir -p "$work"
 {
@@ -221,7 +232,8 @@ if command -v "$KUBECTL" >/dev/null 2>&1; then
 else
   render=(kustomize build "$work")
 fi
-"${render[@]}" >"$rendered" || die "kustomize could not render $OVERLAY"
+(umask 077 && "${render[@]}" >"$rendered") ||
+  die "kustomize could not render $OVERLAY (secret files missing? see OVERLAY_SECRETS_DIR)"
 
 # Every TechCommerce image must be pinned by digest: an unpinned one means this environment has
 # no recorded image for that service yet (first deployment: run the cd pipeline with services=all).
@@ -238,17 +250,41 @@ if grep -E '^[[:space:]]+namespace:' "$rendered" | grep -qv "namespace: $NAMESPA
 fi
 deployments=()
 for svc in "${SERVICES_ALL[@]}"; do
-  if grep -qE "^kind: Deployment" "$rendered" && awk -v n="$svc" '
-      /^---/ {k=""; m=0} /^kind: Deployment/ {k="d"} /^metadata:/ {m=1}
-      k=="d" && m && $1=="name:" && $2==n {found=1} END {exit !found}' "$rendered"; then
+  # A Deployment document whose metadata.name (two-space indent) is the service.
+  if awk -v n="$svc" '/^---/ {k=""} /^kind: Deployment$/ {k="d"}
+      k=="d" && /^  name: / && $2==n {found=1} END {exit !found}' "$rendered"; then
     deployments+=("$svc")
   fi
 done
 [ ${#deployments[@]} -gt 0 ] || die "the rendered overlay has no TechCommerce Deployment"
 has_migrate_job=false
-awk '/^---/ {k=""} /^kind: Job/ {k="j"} k=="j" && $1=="name:" && $2=="migrate" {f=1} END {exit !f}' \
+awk '/^---/ {k=""} /^kind: Job$/ {k="j"} k=="j" && /^  name: migrate$/ {f=1} END {exit !f}' \
   "$rendered" && has_migrate_job=true
 log "rendered $(grep -c '^kind:' "$rendered") resources; deployments: ${deployments[*]}"
+
+# redact FILE: the rendered manifests with the values of every Secret's data/stringData hidden
+# (simulation prints them to the log).
+redact() {
+  awk '
+    function flush(i, indata, l) {
+      for (i = 1; i <= n; i++) {
+        l = doc[i]
+        if (secret) {
+          if (l ~ /^(data|stringData):/) indata = 1
+          else if (l !~ /^  /) indata = 0
+          else if (indata && l ~ /^   /) continue # a long value folded over more lines
+          else if (indata) sub(/:.*/, ": <redacted>", l)
+        }
+        print l
+      }
+      n = 0
+      secret = 0
+    }
+    /^---$/ { flush(); print; next }
+    { doc[++n] = $0; if ($0 == "kind: Secret") secret = 1 }
+    END { flush() }
+  ' "$1"
+}
 
 # ---- the record --------------------------------------------------------------------------
 images_json=$(for svc in "${!release[@]}"; do printf '%s\t%s\n' "$svc" "${release[$svc]}"; done |
@@ -301,8 +337,8 @@ if [ "$mode" = simulated ]; then
   done
   echo "--- commands that would run ---"
   printf '%s\n' "${commands[@]}"
-  echo "--- rendered manifests ($rendered) ---"
-  cat "$rendered"
+  echo "--- rendered manifests ($rendered, Secret values redacted) ---"
+  redact "$rendered"
   write_record succeeded
   echo "--- release record ($record) ---"
   cat "$record"

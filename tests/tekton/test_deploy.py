@@ -1,0 +1,269 @@
+"""tekton/scripts/deploy.sh in simulation mode against the real overlays, and its release
+history: deploy, partial deploy, rollback (previous, by revision, undo-failed)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tekton.tekton_helpers import ROOT, SCRIPTS, run
+
+SERVICES = ("product-api", "order-api", "frontend")
+
+
+def ref(service: str, digit: str) -> str:
+    return f"registry.example.com/shop/techcommerce/{service}@sha256:{digit * 64}"
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    """A checkout-like directory: a copy of manifests/ with generated overlay secrets moved into
+    a separate directory (the overlay-secrets workspace), as in the cluster."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "manifests", src / "manifests", ignore=shutil.ignore_patterns("secrets"))
+    return src
+
+
+@pytest.fixture
+def secrets(tmp_path, source) -> dict[str, Path]:
+    out = {}
+    for env in ("staging", "production"):
+        overlay = source / "manifests" / "overlays" / env
+        run([ROOT / "hack" / "gen-secrets.sh", overlay], check=True)
+        out[env] = tmp_path / f"secrets-{env}"
+        shutil.move(overlay / "secrets", out[env])
+    return out
+
+
+def deploy(source: Path, action: str, *args: str, **env: str):
+    return run(
+        ["bash", SCRIPTS / "deploy.sh", action, *args],
+        env={"SOURCE_DIR": str(source), "KUBERNETES_SERVICE_HOST": "", **env},
+    )
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_simulated_deploy_renders_the_real_overlay_with_digests(
+    source, secrets, tmp_path, environment
+):
+    results = {n: tmp_path / n for n in ("mode", "smoke", "revision")}
+    images = [ref(s, "a") for s in SERVICES]
+    result = deploy(
+        source,
+        "deploy",
+        *images,
+        ENVIRONMENT=environment,
+        OVERLAY_SECRETS_DIR=str(secrets[environment]),
+        STATE_FILE=str(tmp_path / "state.json"),
+        COMMIT="0123456",
+        RESULT_MODE=str(results["mode"]),
+        RESULT_SMOKE_TEST=str(results["smoke"]),
+        RESULT_REVISION=str(results["revision"]),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    namespace = f"techcommerce-{environment}"
+    assert f"SIMULATED: nothing was applied to {namespace}" in out
+    assert "no credentials" in out
+    for image in images:
+        service = image.split("/")[-1].split("@")[0]
+        assert f"kustomize edit set image techcommerce/{service}={image}" in out
+        assert f"image: {image}" in out
+        assert f"kubectl rollout status deployment/{service} -n {namespace}" in out
+        assert f"services/http:{service}:http/proxy/ready" in out
+    assert "kubectl apply --dry-run=server -f" in out
+    assert f"kubectl wait --for=condition=complete job/migrate -n {namespace}" in out
+    # Every TechCommerce image in the rendered output is pinned by digest.
+    rendered = (source / ".deploy" / environment / "rendered.yaml").read_text()
+    tc_images = [
+        line for line in rendered.splitlines() if "image: " in line and "techcommerce/" in line
+    ]
+    assert tc_images
+    assert all("@sha256:" in line for line in tc_images)
+    assert f"namespace: {namespace}" in rendered
+    # Secrets: values are in the rendered file but never printed.
+    assert "<redacted>" in out
+    for env_file in secrets[environment].glob("*.env"):
+        for line in env_file.read_text().splitlines():
+            value = line.split("=", 1)[1]
+            if value != "techcommerce":
+                assert value not in out
+                assert base64.b64encode(value.encode()).decode()[:40] not in out
+    assert results["mode"].read_text() == "simulated"
+    assert results["smoke"].read_text() == "skipped"
+    assert results["revision"].read_text() == "1"
+    [entry] = json.loads((tmp_path / "state.json").read_text())
+    assert entry["images"] == dict(zip(SERVICES, images, strict=True))
+    assert entry["status"] == "succeeded"
+    assert entry["commit"] == "0123456"
+
+
+def test_overlay_checkout_stays_untouched(source, secrets):
+    kustomization = source / "manifests" / "overlays" / "staging" / "kustomization.yaml"
+    before = kustomization.read_text()
+    images = [ref(s, "b") for s in SERVICES]
+    result = deploy(
+        source,
+        "deploy",
+        *images,
+        ENVIRONMENT="staging",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
+    assert result.returncode == 0, result.stderr
+    assert kustomization.read_text() == before
+
+
+def test_first_deploy_of_some_services_only_is_refused(source, secrets):
+    result = deploy(
+        source,
+        "deploy",
+        ref("product-api", "a"),
+        ENVIRONMENT="staging",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
+    assert result.returncode == 1
+    assert "not pinned by digest" in result.stderr
+    assert "techcommerce/frontend:" in result.stderr
+
+
+def test_missing_secret_files_fail_the_render(source):
+    result = deploy(source, "deploy", *[ref(s, "a") for s in SERVICES], ENVIRONMENT="staging")
+    assert result.returncode == 1
+    assert "could not render" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({"ENVIRONMENT": "prod"}, [], "ENVIRONMENT must be staging or production"),
+        ({"ENVIRONMENT": "staging"}, ["registry.example.com/techcommerce/frontend:1.0"], "is not"),
+        ({"ENVIRONMENT": "staging"}, [ref("cart", "a")], "unknown service"),
+        ({"ENVIRONMENT": "staging", "SIMULATE": "maybe"}, [], "SIMULATE must be"),
+    ],
+)
+def test_bad_input_is_refused(source, env, args, message):
+    result = deploy(source, "deploy", *args, **env)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_simulate_false_without_a_cluster_fails(source, secrets):
+    result = deploy(
+        source,
+        "deploy",
+        *[ref(s, "a") for s in SERVICES],
+        ENVIRONMENT="staging",
+        SIMULATE="false",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
+    assert result.returncode == 1
+    assert "SIMULATE=false but no credentials" in result.stderr
+
+
+def test_unreachable_cluster_falls_back_to_simulation(source, secrets, tmp_path):
+    kubeconfig = tmp_path / "kube"
+    kubeconfig.mkdir()
+    # A cluster that answers nothing: port 9 on loopback.
+    (kubeconfig / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n"
+        "users:\n- name: u\n  user: {token: x}\n"
+        "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+        "current-context: x\n"
+    )
+    result = deploy(
+        source,
+        "deploy",
+        *[ref(s, "a") for s in SERVICES],
+        ENVIRONMENT="production",
+        KUBECONFIG_BOUND="true",
+        KUBECONFIG_DIR=str(kubeconfig),
+        OVERLAY_SECRETS_DIR=str(secrets["production"]),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cannot patch deployments in techcommerce-production" in result.stdout
+    assert "SIMULATED" in result.stdout
+
+
+def test_history_partial_deploys_and_rollbacks(source, secrets, tmp_path):
+    state = tmp_path / "state.json"
+    env = {
+        "ENVIRONMENT": "production",
+        "STATE_FILE": str(state),
+        "OVERLAY_SECRETS_DIR": str(secrets["production"]),
+    }
+    assert deploy(source, "deploy", *[ref(s, "a") for s in SERVICES], **env).returncode == 0
+    # Only order-api changed: the others keep their recorded digests.
+    result = deploy(source, "deploy", ref("order-api", "b"), COMMIT="c2", **env)
+    assert result.returncode == 0, result.stderr
+    history = json.loads(state.read_text())
+    assert [h["revision"] for h in history] == [2, 1]
+    assert history[0]["changed"] == ["order-api"]
+    assert history[0]["images"]["order-api"] == ref("order-api", "b")
+    assert history[0]["images"]["product-api"] == ref("product-api", "a")
+    assert f"image: {ref('product-api', 'a')}" in result.stdout
+
+    # undo-failed does nothing while the newest release succeeded.
+    result = deploy(source, "rollback", REVISION="undo-failed", **env)
+    assert result.returncode == 0
+    assert "did not fail: nothing to roll back" in result.stderr
+    assert len(json.loads(state.read_text())) == 2
+
+    # previous: back to revision 1.
+    result = deploy(source, "rollback", **env)
+    assert result.returncode == 0, result.stderr
+    history = json.loads(state.read_text())
+    assert history[0]["action"] == "rollback"
+    assert history[0]["rollbackOf"] == 1
+    assert history[0]["changed"] == ["order-api"]
+    assert history[0]["images"] == history[2]["images"]
+    assert f"image: {ref('order-api', 'a')}" in result.stdout
+
+    # By revision, one service only.
+    result = deploy(source, "rollback", REVISION="2", SERVICES="order-api", **env)
+    assert result.returncode == 0, result.stderr
+    history = json.loads(state.read_text())
+    assert history[0]["images"]["order-api"] == ref("order-api", "b")
+    assert deploy(source, "rollback", REVISION="99", **env).returncode == 1
+
+
+def test_undo_failed_restores_the_last_good_release(source, secrets, tmp_path):
+    state = tmp_path / "state.json"
+    good = {s: ref(s, "a") for s in SERVICES}
+    bad = {**good, "product-api": ref("product-api", "f")}
+    state.write_text(
+        json.dumps(
+            [
+                {"revision": 2, "status": "failed", "images": bad, "commit": "bad"},
+                {"revision": 1, "status": "succeeded", "images": good, "commit": "good"},
+            ]
+        )
+    )
+    result = deploy(
+        source,
+        "rollback",
+        REVISION="undo-failed",
+        ENVIRONMENT="production",
+        STATE_FILE=str(state),
+        OVERLAY_SECRETS_DIR=str(secrets["production"]),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rolling back to revision 1: product-api" in result.stderr
+    history = json.loads(state.read_text())
+    assert history[0]["images"] == good
+    assert history[0]["commit"] == "good"
+
+
+def test_rollback_without_history_fails(source, secrets):
+    result = deploy(
+        source,
+        "rollback",
+        ENVIRONMENT="staging",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
+    assert result.returncode == 1
+    assert "no earlier successful release" in result.stderr

@@ -1,0 +1,139 @@
+"""@ibm/tekton-lint over every Tekton file at once, the embedded step scripts, and the shape of
+the pipelines that the validators cannot know is intended (gates, guards, timeouts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tekton.tekton_helpers import ROOT, SCRIPTS, TEKTON, edit, run
+
+
+def lint(tekton_lint, directory):
+    return run(
+        [tekton_lint, "--config", directory, "--format", "json", f"{directory}/**/*.yaml"],
+        cwd=ROOT,
+        env={"TL_CACHE_DIR": str(ROOT / ".venv-tools" / "tekton-lint" / "cache")},
+    )
+
+
+def problems(result) -> list[dict]:
+    start = result.stdout.find("[")
+    assert start != -1, result.stdout + result.stderr
+    return json.loads(result.stdout[start:])
+
+
+def test_tekton_lint_finds_no_error(tekton_lint):
+    result = lint(tekton_lint, TEKTON)
+    assert result.returncode == 0, result.stdout + result.stderr
+    errors = [p for p in problems(result) if p["level"] == "error"]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "rule"),
+    [
+        (
+            "pipelines/cd.yaml",
+            "        - name: environment\n          value: staging\n",
+            "",
+            "techcommerce#no-missing-param",
+        ),
+        (
+            "pipelines/ci.yaml",
+            "$(tasks.detect-changes.results.services[*])",
+            "$(tasks.detect-changes.results.service-list[*])",
+            "techcommerce#no-undefined-result",
+        ),
+        (
+            "pipelines/rollback.yaml",
+            "        name: rollback\n      timeout: 30m",
+            "        name: roll-back\n      timeout: 30m",
+            "techcommerce#no-missing-resource",
+        ),
+        ("pipelines/ci.yaml", "workspace: shared\n", "workspace: sharde\n", "no-missing-workspace"),
+    ],
+)
+def test_tekton_lint_reports_broken_copies(tekton_lint, tekton_copy, file, old, new, rule):
+    edit(tekton_copy / file, old, new)
+    result = lint(tekton_lint, tekton_copy)
+    assert result.returncode == 1
+    assert rule in {p["rule"] for p in problems(result) if p["level"] == "error"}
+
+
+def test_embedded_scripts_match_their_files():
+    result = run(["python3", SCRIPTS / "embed.py", "--check"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_embed_check_notices_a_stale_task(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("embed", SCRIPTS / "embed.py")
+    embed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(embed)
+    task = (TEKTON / "tasks" / "git-clone" / "git-clone.yaml").read_text()
+    assert embed.render(task) == task
+    stale = task.replace("set -eu\n", "set -eu\n        echo stale\n", 1)
+    assert embed.render(stale) == task
+    # The rendered step keeps the file's lines, indented under the step.
+    body = (SCRIPTS / "git-clone.sh").read_text().split("\n", 1)[1]
+    steps = yaml.safe_load(task)["spec"]["steps"]
+    assert steps[0]["script"].split("\n", 2)[2] == body
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((TEKTON / "pipelines" / f"{name}.yaml").read_text())
+
+
+def tasks_by_name(pipeline: dict) -> dict:
+    spec = pipeline["spec"]
+    return {t["name"]: t for t in spec["tasks"] + spec.get("finally", [])}
+
+
+def test_production_deploy_is_behind_the_approval_and_the_same_guards():
+    tasks = tasks_by_name(load("cd"))
+    approval, production = tasks["approval"], tasks["deploy-production"]
+    assert approval["taskRef"] == {
+        "apiVersion": "openshift-pipelines.org/v1alpha1",
+        "kind": "ApprovalTask",
+    }
+    assert production["runAfter"] == ["approval"]
+    # when guards only their own task: production must repeat every guard of the approval.
+    for guard in approval["when"]:
+        assert guard in production["when"]
+    assert {"input": "$(params.stop-after-staging)", "operator": "notin", "values": ["true"]} in (
+        production["when"]
+    )
+
+
+def test_cd_order_checks_build_scan_staging():
+    tasks = tasks_by_name(load("cd"))
+    assert set(tasks["build"]["runAfter"]) == {"python-test", "bandit", "trivy-fs"}
+    for check in ("python-test", "bandit", "trivy-fs", "detect-changes"):
+        assert tasks[check]["runAfter"] == ["fetch-source"]
+    assert tasks["deploy-staging"]["runAfter"] == ["trivy-image"]
+    assert tasks["approval"]["runAfter"] == ["deploy-staging"]
+    assert tasks["build"]["params"][-1] == {"name": "push", "value": "true"}
+
+
+def test_ci_never_pushes_and_cd_rolls_production_back_on_failure():
+    ci = tasks_by_name(load("ci"))
+    assert {"name": "push", "value": "false"} in ci["build"]["params"]
+    assert "deploy" not in json.dumps(load("ci")["spec"]["tasks"])
+    rollback = tasks_by_name(load("cd"))["rollback-production"]
+    assert rollback["when"] == [
+        {"input": "$(tasks.deploy-production.status)", "operator": "in", "values": ["Failed"]}
+    ]
+    assert {"name": "revision", "value": "undo-failed"} in rollback["params"]
+
+
+def test_run_examples_use_volume_claim_templates_and_the_pvc_cleanup():
+    for run_file in (TEKTON / "runs").glob("*.yaml"):
+        doc = yaml.safe_load(run_file.read_text())
+        assert doc["metadata"]["generateName"]
+        assert doc["metadata"]["annotations"]["tekton.dev/auto-cleanup-pvc"] == "true"
+        shared = next(w for w in doc["spec"]["workspaces"] if w["name"] == "shared")
+        assert "volumeClaimTemplate" in shared
