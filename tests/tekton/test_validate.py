@@ -62,20 +62,8 @@ BROKEN = {
     ),
     "param of the wrong type": (
         "pipelines/cd.yaml",
-        "        - name: images\n          value: $(tasks.build.results.IMAGE_REF[*])\n"
-        "        - name: commit\n          value: $(tasks.fetch-source.results.commit)\n"
-        "        - name: simulate\n          value: $(params.simulate)\n"
-        "        - name: pipeline-run\n          value: $(context.pipelineRun.name)\n"
-        "      workspaces:\n        - name: source\n          workspace: shared\n"
-        "          subPath: source\n        - name: kubeconfig\n          workspace: kubeconfig\n"
-        "    # The production gate",
-        "        - name: images\n          value: $(tasks.fetch-source.results.commit)\n"
-        "        - name: commit\n          value: $(tasks.fetch-source.results.commit)\n"
-        "        - name: simulate\n          value: $(params.simulate)\n"
-        "        - name: pipeline-run\n          value: $(context.pipelineRun.name)\n"
-        "      workspaces:\n        - name: source\n          workspace: shared\n"
-        "          subPath: source\n        - name: kubeconfig\n          workspace: kubeconfig\n"
-        "    # The production gate",
+        "          value: $(tasks.build.results.IMAGE_REF[*])\n        - name: commit",
+        "          value: $(tasks.fetch-source.results.commit)\n        - name: commit",
         'param "images" is a string but Task "deploy" declares a array',
     ),
     "missing workspace binding": (
