@@ -12,6 +12,7 @@ from tests.monitoring.monitoring_support import (
     DASHBOARDS_DIR,
     MONITORING,
     PROMETHEUS_DIR,
+    ROOT,
     kustomize_command,
     rule_files,
     run,
@@ -200,3 +201,16 @@ def test_services_select_their_pods(rendered):
         labels = workload["spec"]["template"]["metadata"]["labels"]
         selector = find(rendered, "Service", name)["spec"]["selector"]
         assert selector.items() <= labels.items(), name
+
+
+def test_rendered_manifests_match_the_kubernetes_schemas(tmp_path):
+    """Strict schema validation (unknown fields fail) with kubernetes-validate, which
+    hack/deps/manifests.sh installs into .venv-tools for the manifest tests."""
+    validator = ROOT / ".venv-tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
+    assert validator.exists(), "run hack/setup.sh (hack/deps/manifests.sh installs it)"
+    result = run([*kustomize_command(), str(MONITORING / "kubernetes")])
+    assert result.returncode == 0, result.stdout
+    rendered = tmp_path / "monitoring.yaml"
+    rendered.write_text(result.stdout)
+    checked = run([str(validator), "--strict", "--quiet", "-k", "1.30.0", str(rendered)])
+    assert checked.returncode == 0, checked.stdout
