@@ -214,3 +214,29 @@ def test_rendered_manifests_match_the_kubernetes_schemas(tmp_path):
     rendered.write_text(result.stdout)
     checked = run([str(validator), "--strict", "--quiet", "-k", "1.30.0", str(rendered)])
     assert checked.returncode == 0, checked.stdout
+
+
+def test_the_app_network_policies_admit_this_prometheus(rendered):
+    """manifests/base/networkpolicies.yaml lets Prometheus scrape the services by its namespace
+    and pod labels: the Prometheus pod rendered here must carry them."""
+    policies = [
+        doc
+        for doc in yaml.safe_load_all((ROOT / "manifests/base/networkpolicies.yaml").read_text())
+        if doc
+    ]
+    peers = [
+        peer
+        for policy in policies
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+        if peer.get("namespaceSelector", {})
+        .get("matchLabels", {})
+        .get("kubernetes.io/metadata.name")
+        == "monitoring"
+    ]
+    assert peers, "no NetworkPolicy admits the monitoring namespace"
+    prometheus = find(rendered, "StatefulSet", "prometheus")
+    labels = prometheus["spec"]["template"]["metadata"]["labels"]
+    assert prometheus["metadata"]["namespace"] == "monitoring"
+    for peer in peers:
+        assert peer["podSelector"]["matchLabels"].items() <= labels.items(), peer
