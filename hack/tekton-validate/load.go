@@ -65,6 +65,8 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &corev1.Service{}, nil
 	case "v1 Secret":
 		return &corev1.Secret{}, nil
+	case "v1 PersistentVolumeClaim":
+		return &corev1.PersistentVolumeClaim{}, nil
 	case "v1 Namespace":
 		return &corev1.Namespace{}, nil
 	case "v1 ConfigMap":
