@@ -356,7 +356,9 @@ async def order_page(request: web.Request) -> web.Response:
     if order is None:
         raise PageError(404, "Order not found", "We could not find that order.")
     return render(
-        request, "order.html", {"order": order, "can_cancel": order["status"] == "confirmed"}
+        request,
+        "order.html",
+        {"order": order, "can_cancel": order["status"] == "confirmed", "countries": COUNTRIES},
     )
 
 
