@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
+AXE_SCRIPT = ROOT / ".venv-tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123"
 
 
@@ -92,7 +93,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver = webdriver.Chrome(
         options=chromium_options(1280, 1000), service=Service(executable_path=CHROMEDRIVER)
     )
-    driver.implicitly_wait(0)
+    driver.set_script_timeout(30)
     try:
         yield driver
     finally:
@@ -128,3 +129,23 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def accessibility():
+    """Run axe-core's WCAG 2 A/AA rules on the current page; the violations found."""
+    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run hack/deps/frontend.sh"
+    source = AXE_SCRIPT.read_text()
+
+    def violations(driver: webdriver.Chrome) -> list[str]:
+        driver.execute_script(source)
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa',"
+            " 'wcag21a', 'wcag21aa']}}).then(r => done(r.violations.map("
+            "v => v.impact + ' ' + v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+            ")).catch(e => done(['axe failed: ' + e]));"
+        )
+        return result
+
+    return violations

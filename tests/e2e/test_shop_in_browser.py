@@ -52,7 +52,14 @@ def add_to_cart(driver: WebDriver, name: str) -> None:
     assert heading(driver) == "Your cart"
 
 
-def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screenshot):
+def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screenshot, accessibility):
+    problems: dict[str, list[str]] = {}
+
+    def check(page: str) -> None:
+        screenshot(browser, page)
+        if found := accessibility(browser):
+            problems[page] = found
+
     shop = stack.shop_url
     browser.get(shop + "/")
     assert heading(browser) == "All products"
@@ -61,16 +68,16 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
     )
     request_id = browser.find_element(By.CSS_SELECTOR, "[data-testid=request-id]").text
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # the support reference on every page
-    screenshot(browser, "01-catalog")
+    check("01-catalog")
 
     # search from the header, open a product that is in stock, add it
     box = browser.find_element(By.ID, "search-q")
     box.send_keys("headphones")
     box.submit()
     wait_for_text(browser, "Results for “headphones”")
-    screenshot(browser, "02-search")
+    check("02-search")
     first = open_first_in_stock(browser)
-    screenshot(browser, "03-product")
+    check("03-product")
     add_to_cart(browser, first)
 
     # browse a category, sorted by price, and add a second product
@@ -94,7 +101,7 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
     row = browser.find_element(By.XPATH, f"//tr[.//a[normalize-space()='{first}']]")
     assert row.find_element(By.CSS_SELECTOR, "input[name=quantity]").get_attribute("value") == "2"
     cart_total = browser.find_element(By.CSS_SELECTOR, "[data-testid=cart-total]").text
-    screenshot(browser, "04-cart")
+    check("04-cart")
 
     # check out: first with a mistake, then right; the button is double-clicked
     browser.find_element(By.LINK_TEXT, "Check out").click()
@@ -111,7 +118,7 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
         By.XPATH, "//button[starts-with(normalize-space(), 'Place order')]"
     ).click()
     wait_for_text(browser, "Choose a country we ship to.")
-    screenshot(browser, "05-checkout-error")
+    check("05-checkout-error")
     assert browser.find_element(By.ID, "f-city").get_attribute("value") == "Arlington"
     Select(browser.find_element(By.ID, "f-country")).select_by_visible_text("United States")
     place = browser.find_element(
@@ -119,7 +126,7 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
     )
     browser.execute_script("arguments[0].click(); arguments[0].click();", place)
     wait_for_text(browser, "Thank you! Your order is confirmed.")
-    screenshot(browser, "06-confirmation")
+    check("06-confirmation")
     order_id = browser.find_element(By.CSS_SELECTOR, "h1 .mono").text
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=order-status]").text == "Confirmed"
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=order-total]").text == cart_total
@@ -133,16 +140,17 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
     assert heading(browser) == "Find an order"
     assert browser.find_element(By.ID, "order-id").get_attribute("value") == order_id
     browser.find_element(By.ID, "lookup-email").send_keys("Grace@Example.com")
-    screenshot(browser, "07-lookup")
+    check("07-lookup")
     browser.find_element(By.XPATH, "//button[normalize-space()='Find order']").click()
     wait_for_text(browser, "Shipping to")
     browser.find_element(By.XPATH, "//button[normalize-space()='Cancel this order']").click()
     wait_for_text(browser, "Your order has been cancelled.")
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=order-status]").text == "Cancelled"
     assert not browser.find_elements(By.XPATH, "//button[normalize-space()='Cancel this order']")
-    screenshot(browser, "08-cancelled")
+    check("08-cancelled")
     status = query(stack.database_url, "SELECT status FROM orders.orders WHERE id = %s", order_id)
     assert status == [("cancelled",)]
+    assert problems == {}, "accessibility (axe-core, WCAG 2.1 A/AA) problems found"
 
 
 def test_sold_out_products_cannot_be_added(stack, browser, screenshot):
