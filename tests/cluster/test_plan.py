@@ -1,0 +1,451 @@
+"""The plan of `hack/cluster-up --dry-run`: what it would run, in which order, and that a dry-run
+runs nothing. Only the dry-run can run here (no kind, no container engine, no cluster)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster.cluster_lib import (
+    BUILTIN_NAMESPACES,
+    CLUSTER_SCOPED,
+    CONTEXT,
+    REMOTE_KUSTOMIZATIONS,
+    REPO,
+    UPSTREAM_NAMESPACES,
+    Command,
+    Plan,
+    dry_run,
+    kustomize,
+    parse_plan,
+    pod_spec,
+    run_script,
+    secret_refs,
+    walk,
+    yaml_docs,
+)
+
+
+def test_every_plan_line_is_one_prefixed_command_and_headings_stay_on_stderr(plan: Plan):
+    assert len(plan.commands) > 40
+    assert "==> Prerequisites" in plan.stderr
+    assert "==>" not in plan.stdout
+
+
+def test_the_plan_is_deterministic():
+    first = dry_run("cluster-up")
+    second = dry_run("cluster-up")
+    assert first.stdout == second.stdout
+    down = [dry_run("cluster-down").stdout for _ in range(2)]
+    assert down[0] == down[1]
+
+
+def test_every_kubectl_command_names_the_kind_context(plan: Plan):
+    kubectl = [c for c in plan.commands if c.is_kubectl]
+    assert kubectl
+    for cmd in kubectl:
+        assert cmd.words[1:3] == ("--context", CONTEXT), cmd.line
+
+
+def test_cluster_name_and_engine_come_from_the_environment():
+    other = dry_run("cluster-up", env={"CLUSTER_NAME": "shop", "CONTAINER_ENGINE": "podman"})
+    assert other.first("kind", "create", "cluster").option("--name") == "shop"
+    assert all(c.words[1:3] == ("--context", "kind-shop") for c in other.commands if c.is_kubectl)
+    assert other.find("podman", "run")
+    assert not other.find("docker")
+    push = other.find("podman", "push")
+    assert push and all("--tls-verify=false" in c.words for c in push)
+
+
+def test_prerequisites_are_checked_first_even_in_a_dry_run(plan: Plan):
+    checked = [c.words[2] for c in plan.commands[:6] if c.words[:2] == ("command", "-v")]
+    assert {"kind", "kubectl", "docker", "tkn"} <= set(checked)
+    first_change = min(c.index for c in plan.commands if c.words[:2] != ("command", "-v"))
+    assert all(plan.first("command", "-v", t).index < first_change for t in ("kind", "kubectl"))
+
+
+def test_dry_run_runs_nothing_and_writes_nothing(tmp_path: Path):
+    """Tripwires named like every tool the script would call: each records that it ran. The
+    dry-run must call none of them, and must leave no generated file behind."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "called.log"
+    for tool in ("kind", "kubectl", "docker", "podman", "tkn", "od", "base64"):
+        trap = bin_dir / tool
+        trap.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\nexit 1\n')
+        trap.chmod(trap.stat().st_mode | stat.S_IEXEC)
+    before = _generated_files()
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for args in (
+        ("cluster-up", "--dry-run"),
+        ("cluster-up", "--dry-run", "--skip-images"),
+        ("cluster-down", "--dry-run"),
+        ("cluster-down", "--dry-run", "--purge"),
+    ):
+        proc = run_script(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("+ ")
+    assert not log.exists(), log.read_text()
+    assert _generated_files() == before
+
+
+def _generated_files() -> set[Path]:
+    paths = [REPO / ".cluster", *(REPO / "manifests/overlays").glob("*/secrets")]
+    return {p for root in paths if root.exists() for p in root.rglob("*")} | {
+        p for p in paths if p.exists()
+    }
+
+
+def test_registry_then_cluster_then_everything_else(plan: Plan):
+    registry = plan.first("docker", "run")
+    assert registry.option("--name") == "kind-registry"
+    assert registry.option("--publish") == "127.0.0.1:5001:5000", "registry must stay on loopback"
+    create = plan.first("kind", "create", "cluster")
+    first_kubectl = min(c.index for c in plan.commands if c.is_kubectl)
+    assert registry.index < create.index < first_kubectl
+    # The node learns where localhost:5001 lives before anything pulls from it.
+    hosts = [c for c in plan.find("docker", "cp") if c.words[2] == "hack/lib/registry-hosts.toml"]
+    targets = {c.words[3].split(":", 1)[1] for c in hosts}
+    assert targets == {
+        "/etc/containerd/certs.d/localhost:5001/hosts.toml",
+        "/etc/containerd/certs.d/kind-registry:5000/hosts.toml",
+    }
+    assert plan.first("docker", "network", "connect", "kind", "kind-registry").index < first_kubectl
+    assert 'host."http://kind-registry:5000"' in (REPO / "hack/lib/registry-hosts.toml").read_text()
+
+
+def test_checks_come_before_every_create(plan: Plan):
+    """Idempotency: the cluster, the registry and every Secret are created only after a check
+    of whether they exist (the dry-run shows the path of a fresh machine)."""
+    pairs = [
+        (("kind", "get", "clusters"), ("kind", "create", "cluster")),
+        (
+            ("docker", "inspect", "--format", "{{.State.Running}}", "kind-registry"),
+            ("docker", "run"),
+        ),
+    ]
+    for check, create in pairs:
+        assert plan.first(*check).index == plan.first(*create).index - 1
+    for create in plan.find("kubectl", "create", "secret"):
+        name, namespace = create.kubectl[3], create.option("--namespace")
+        check = plan.commands[create.index - 1]
+        assert check.is_kubectl
+        assert check.kubectl == ("get", "secret", "--namespace", namespace, name), create.line
+
+
+def test_everything_else_is_applied_not_created(plan: Plan):
+    creates = [c for c in plan.find("kubectl", "create")]
+    assert all(c.kubectl[1] == "secret" for c in creates), [c.line for c in creates]
+    assert not plan.find("kubectl", "replace")
+
+
+def test_each_upstream_component_is_installed_and_waited_for_before_the_next(plan: Plan):
+    remote = [c for c in plan.find("kubectl", "apply") if any("://" in w for w in c.words)]
+    assert len(remote) == 5, [c.line for c in remote]
+    for cmd in remote:
+        assert "--server-side" in cmd.words, f"CRDs too large for client-side apply: {cmd.line}"
+    for cmd, nxt in zip(remote, [*remote[1:], None], strict=True):
+        end = nxt.index if nxt else len(plan.commands)
+        waits = [
+            c
+            for c in plan.commands[cmd.index + 1 : end]
+            if c.is_kubectl and c.kubectl[0] in {"wait", "rollout"}
+        ]
+        assert waits, f"nothing waits for {cmd.line}"
+    order = ["/pipeline/", "/triggers/", "interceptors.yaml", "/dashboard/", "manual-approval-gate"]
+    positions = [next(c.index for c in remote if key in c.line) for key in order]
+    assert positions == sorted(positions)
+    # ClusterInterceptors need their CRD: wait for it between triggers and interceptors.
+    established = plan.find("kubectl", "wait")
+    assert any(
+        positions[1] < c.index < positions[2]
+        and "crd/clusterinterceptors.triggers.tekton.dev" in c.words
+        for c in established
+    )
+
+
+def test_metrics_server_gets_the_kind_flag_from_its_kustomization(plan: Plan):
+    cmd = plan.first("kubectl", "apply", "-k", "hack/lib/metrics-server")
+    doc = next(yaml_docs(REPO / "hack/lib/metrics-server/kustomization.yaml"))
+    patch = doc["patches"][0]
+    assert patch["target"] == {
+        "kind": "Deployment",
+        "name": "metrics-server",
+        "namespace": "kube-system",
+    }
+    assert "--kubelet-insecure-tls" in patch["patch"]
+    rollout = plan.commands[cmd.index + 1]
+    assert (
+        rollout.kubectl[:2] == ("rollout", "status")
+        and "deployment/metrics-server" in rollout.words
+    )
+
+
+def test_approval_gate_binding_to_all_users_is_removed(plan: Plan):
+    patch = plan.first("kubectl", "patch", "clusterrolebinding")
+    assert patch.kubectl[2] == "manual-approval-gate-controller-cluster-access"
+    body = patch.option("--patch")
+    assert body and "system:authenticated" not in body
+    assert '"name":"manual-approval-gate-controller"' in body
+    assert patch.index > plan.first("kubectl", "apply", "--server-side", "--force-conflicts").index
+
+
+def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The objects a kubectl apply sends, or None for a remote manifest."""
+    args = cmd.kubectl
+    if "-k" in args:
+        directory = args[args.index("-k") + 1]
+        if directory == "hack/lib/staging":
+            return staging
+        if directory in REMOTE_KUSTOMIZATIONS:
+            return None
+        return kustomize(REPO / directory)
+    path = cmd.option("-f")
+    assert path, cmd.line
+    if "://" in path:
+        return None
+    return list(yaml_docs(REPO / path, recursive="--recursive" in args))
+
+
+def test_every_namespace_exists_before_anything_is_applied_into_it(
+    plan: Plan, staging_render: list[dict[str, Any]]
+):
+    known = set(BUILTIN_NAMESPACES)
+    checked = 0
+    for cmd in plan.commands:
+        if not cmd.is_kubectl:
+            continue
+        args = cmd.kubectl
+        flag_ns = cmd.option("--namespace", "-n")
+        if args[0] == "apply":
+            objects = _applied_objects(cmd, staging_render)
+            if objects is None:
+                url = cmd.option("-f") or ""
+                for marker, created in UPSTREAM_NAMESPACES.items():
+                    if marker in url:
+                        known |= created
+                if "hack/lib/metrics-server" in args:
+                    assert REMOTE_KUSTOMIZATIONS["hack/lib/metrics-server"] <= known
+                continue
+            # kubectl applies a kustomization's Namespaces first; within files, in file order.
+            if "-k" in args:
+                known |= {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+            for obj in objects:
+                if obj["kind"] == "Namespace":
+                    known.add(obj["metadata"]["name"])
+                    continue
+                if obj["kind"] in CLUSTER_SCOPED:
+                    continue
+                ns = obj["metadata"].get("namespace") or flag_ns
+                assert ns, (
+                    f"{obj['kind']}/{obj['metadata'].get('name')} has no namespace: {cmd.line}"
+                )
+                assert ns in known, f"namespace {ns} used before it exists: {cmd.line}"
+                checked += 1
+        elif flag_ns:
+            assert flag_ns in known, f"namespace {flag_ns} used before it exists: {cmd.line}"
+            checked += 1
+    assert {
+        "techcommerce-staging",
+        "techcommerce-production",
+        "techcommerce-ci",
+        "monitoring",
+    } <= known
+    assert checked > 50
+
+
+def test_app_namespaces_come_from_the_owners_files_with_pod_security_labels(plan: Plan):
+    applied = {c.option("-f") for c in plan.find("kubectl", "apply", "-f")}
+    for path in (
+        "manifests/overlays/staging/namespace.yaml",
+        "manifests/overlays/production/namespace.yaml",
+        "monitoring/kubernetes/namespaces.yaml",
+        "tekton/rbac/namespace.yaml",
+    ):
+        assert path in applied
+        for ns in yaml_docs(REPO / path):
+            assert ns["kind"] == "Namespace"
+            assert "pod-security.kubernetes.io/enforce" in ns["metadata"]["labels"], path
+
+
+def test_secret_files_exist_before_anything_reads_them(plan: Plan):
+    gen = plan.first("hack/gen-secrets.sh")
+    assert set(gen.words[1:]) == {"manifests/overlays/staging", "manifests/overlays/production"}
+    staging = plan.first("kubectl", "apply", "-k", "hack/lib/staging")
+    assert gen.index < staging.index
+    for create in plan.find("kubectl", "create", "secret"):
+        for source in create.options("--from-file") + [
+            w.split("=", 1)[1] for w in create.words if w.startswith("--from-file=")
+        ]:
+            path = source.split("=", 1)[-1]
+            producers = [
+                c
+                for c in plan.commands[: create.index]
+                if path in c.words or any(path.startswith(w + "/") for w in c.words[1:])
+            ]
+            assert producers, f"{path} is read before anything writes it: {create.line}"
+
+
+def test_secret_values_never_appear_on_a_command_line(plan: Plan):
+    for cmd in plan.commands:
+        assert not any(w.startswith("--from-literal") for w in cmd.words), cmd.line
+    assert "gen-secrets" not in plan.stdout.replace("hack/gen-secrets.sh", "")
+
+
+def test_staging_workloads_find_their_secrets_first(staging_render: list[dict[str, Any]]):
+    """kubectl applies in the rendered order: every Secret a staging pod needs is rendered by
+    the overlay itself, before the workload."""
+    position = {(o["kind"], o["metadata"]["name"]): i for i, o in enumerate(staging_render)}
+    workloads = 0
+    for i, obj in enumerate(staging_render):
+        pod = pod_spec(obj)
+        if pod is None:
+            continue
+        workloads += 1
+        for name in secret_refs(pod):
+            assert ("Secret", name) in position, (
+                f"{obj['kind']}/{obj['metadata']['name']} needs {name}"
+            )
+            assert position[("Secret", name)] < i
+    assert workloads >= 5
+
+
+def test_staging_is_applied_with_the_images_cluster_up_pushed(
+    plan: Plan, staging_render: list[dict[str, Any]], versions: dict[str, str]
+):
+    doc = next(yaml_docs(REPO / "hack/lib/staging/kustomization.yaml"))
+    assert doc["resources"] == ["../../../manifests/overlays/staging"]
+    pushed = {c.words[-1] for c in plan.find("docker", "push")}
+    tag = versions["TECHCOMMERCE_IMAGE_TAG"]
+    assert pushed == {
+        f"localhost:5001/techcommerce/{s}:{tag}" for s in ("product-api", "order-api", "frontend")
+    }
+    used = set()
+    for obj in staging_render:
+        pod = pod_spec(obj)
+        if pod:
+            used |= {
+                c["image"]
+                for c in (pod.get("initContainers") or []) + pod["containers"]
+                if "techcommerce/" in c["image"]
+            }
+    assert used == pushed
+    staging = plan.first("kubectl", "apply", "-k", "hack/lib/staging")
+    assert max(c.index for c in plan.find("docker", "push")) < staging.index
+    assert {o["metadata"].get("namespace") for o in staging_render if o["kind"] != "Namespace"} == {
+        "techcommerce-staging"
+    }
+
+
+def test_staging_is_waited_for(plan: Plan):
+    after = plan.commands[plan.first("kubectl", "apply", "-k", "hack/lib/staging").index + 1 :]
+    waited = {
+        w for c in after if c.is_kubectl and c.kubectl[0] in {"rollout", "wait"} for w in c.words
+    }
+    for target in (
+        "statefulset/postgres",
+        "job/migrate",
+        "deployment/product-api",
+        "deployment/order-api",
+        "deployment/frontend",
+    ):
+        assert target in waited
+
+
+def test_skip_images_builds_nothing():
+    skipped = dry_run("cluster-up", "--skip-images")
+    assert not skipped.find("docker", "build") and not skipped.find("docker", "push")
+    assert skipped.find("kubectl", "apply", "-k", "hack/lib/staging")
+
+
+def test_monitoring_and_tekton_resources_are_applied_as_laid_out(plan: Plan):
+    assert plan.find("kubectl", "apply", "-k", "monitoring/kubernetes")
+    if (REPO / "tekton/kustomization.yaml").exists():
+        assert plan.find("kubectl", "apply", "-k", "tekton")
+    else:
+        applied = {c.option("-f") for c in plan.find("kubectl", "apply")}
+        assert {"tekton/rbac", "tekton/tasks", "tekton/pipelines"} <= applied
+    tekton = [
+        c for c in plan.find("kubectl", "apply") if (c.option("-f") or "").startswith("tekton/")
+    ]
+    pipeline_crds = plan.first("kubectl", "apply", "--server-side", "--force-conflicts")
+    assert all(c.index > pipeline_crds.index for c in tekton)
+
+
+def test_secrets_tekton_references_are_created_by_the_plan(plan: Plan):
+    """Every secretName in tekton/ (run examples, triggers) is a Secret cluster-up creates, with
+    the key the reference names."""
+    created: dict[str, set[str]] = {}
+    for cmd in plan.find("kubectl", "create", "secret"):
+        keys = set()
+        for w in cmd.words:
+            if w.startswith("--from-file="):
+                source = w.split("=", 1)[1]
+                keys.add(source.split("=", 1)[0] if "=" in source else "*")
+        created[cmd.kubectl[3]] = keys
+    referenced: list[tuple[str, str | None, str]] = []
+    for path in sorted((REPO / "tekton").rglob("*.yaml")):
+        for doc in yaml_docs(path):
+            if doc["kind"] == "Ingress":
+                continue  # its TLS Secret is for a real cluster's ingress, not for kind
+            for node in walk(doc):
+                name = node.get("secretName")
+                if isinstance(name, str) and "$(" not in name:
+                    key = node.get("secretKey")
+                    referenced.append((name, key if isinstance(key, str) else None, str(path)))
+    assert referenced, "tekton/ references no Secret at all?"
+    for name, key, path in referenced:
+        assert name in created, f"{path} needs Secret {name}, which cluster-up does not create"
+        if key and "*" not in created[name]:
+            assert key in created[name], f"{path} needs key {key} of {name}"
+
+
+def test_next_steps_cover_urls_first_run_approval_and_rollback(plan: Plan):
+    text = plan.stderr
+    for expected in (
+        "port-forward svc/frontend",
+        "port-forward svc/tekton-dashboard",
+        "port-forward svc/grafana",
+        "tkn -n techcommerce-ci pipeline start cd",
+        "tkn-approvaltask -n techcommerce-ci approve",
+        "tekton/runs/rollback-run.yaml",
+        "hack/cluster-down",
+    ):
+        assert expected in text
+    for path in (
+        "hack/lib/workspace-pvc.yaml",
+        "hack/lib/pod-template.yaml",
+        "tekton/runs/rollback-run.yaml",
+    ):
+        assert (REPO / path).exists()
+
+
+def test_cluster_down_plan():
+    plain = dry_run("cluster-down")
+    assert (
+        plain.first("kind", "get", "clusters").index
+        < plain.first("kind", "delete", "cluster").index
+    )
+    assert plain.first("kind", "delete", "cluster").option("--name") == "techcommerce"
+    assert plain.first("docker", "rm", "--force", "kind-registry")
+    assert not plain.find("rm")
+    purge = dry_run("cluster-down", "--purge")
+    rm = purge.first("rm", "-rf")
+    assert set(rm.words[2:]) == {
+        ".cluster",
+        "manifests/overlays/staging/secrets",
+        "manifests/overlays/production/secrets",
+    }
+
+
+@pytest.mark.parametrize("script", ["cluster-up", "cluster-down"])
+def test_unknown_option_is_refused_with_usage(script: str):
+    proc = run_script(script, "--bogus")
+    assert proc.returncode == 2
+    assert "Usage:" in proc.stderr
+    assert proc.stdout == ""
+    assert parse_plan("").commands == ()
