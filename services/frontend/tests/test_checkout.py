@@ -4,7 +4,9 @@ race, confirmation, look-up by id + e-mail, and cancelling."""
 import asyncio
 import re
 
-from frontend.tests.browsing import ADDRESS, HTML, Forms, text_of
+import aiohttp
+
+from frontend.tests.browsing import ADDRESS, HTML, Forms, base_url, text_of
 
 ORDER_PATH = re.compile(r"^/orders/([0-9a-f-]{36})$")
 
@@ -189,3 +191,25 @@ async def test_an_empty_cart_goes_back_to_the_cart_page(shop):
     response = await shop.client.get("/checkout", headers=HTML)
     assert response.url.path == "/cart"
     assert "Your cart is empty." in text_of(await response.text())
+
+
+async def test_a_shipped_order_cannot_be_cancelled(shop, order_api, admin, products):
+    await shop.add(3)
+    order_id = await place_order(shop)
+    cancel_form = Forms(await shop.page(f"/orders/{order_id}")).get(f"/orders/{order_id}/cancel")
+    async with aiohttp.ClientSession() as session:
+        shipped = await session.post(
+            f"{base_url(order_api)}/orders/{order_id}/status",
+            json={"status": "shipped"},
+            headers=admin,
+        )
+        assert shipped.status == 200
+
+    page = await shop.page(f"/orders/{order_id}")
+    assert "Shipped" in text_of(page) and "can no longer be cancelled" in text_of(page)
+    assert f'action="/orders/{order_id}/cancel"' not in page
+    # the cancel button of a page loaded before shipping: order-api refuses, the page says so
+    stale = await shop.post(f"/orders/{order_id}/cancel", cancel_form)
+    assert "This order can no longer be cancelled." in text_of(await stale.text())
+    status = await products("SELECT status FROM orders.orders WHERE id = %s", (order_id,))
+    assert status == [{"status": "shipped"}]
