@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+BASH = shutil.which("bash") or "/bin/bash"
 CONTEXT = "kind-techcommerce"
 # Namespaces every Kubernetes cluster starts with.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -131,7 +132,7 @@ def run_script(
         if env is None or name not in env:
             full_env.pop(name, None)
     return subprocess.run(
-        ["bash", str(cwd / "hack" / script), *args],
+        [BASH, str(cwd / "hack" / script), *args],
         capture_output=True,
         text=True,
         env=full_env,
