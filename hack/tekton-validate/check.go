@@ -11,6 +11,8 @@ import (
 
 	pipelineconfig "github.com/tektoncd/pipeline/pkg/apis/config"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	triggersconfig "github.com/tektoncd/triggers/pkg/apis/config"
+	"github.com/tektoncd/triggers/pkg/apis/triggers/contexts"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,10 +45,21 @@ func webhookContext() context.Context {
 	return apis.WithinCreate(ctx)
 }
 
+// triggersWebhookContext is the context of Triggers' admission webhook: its default
+// configuration, a CREATE, and "upgrade via defaulting" (Triggers' SetDefaults does nothing
+// without it; its webhook sets it for defaulting and validation alike).
+func triggersWebhookContext() context.Context {
+	ctx := context.Background()
+	ctx = triggersconfig.ToContext(ctx, triggersconfig.FromContextOrDefaults(ctx))
+	ctx = contexts.WithUpgradeViaDefaulting(ctx)
+	return apis.WithinCreate(ctx)
+}
+
 // defaultAndValidate applies SetDefaults and Validate to every Tekton object, as the defaulting
 // and validating admission webhooks of Pipelines and Triggers do.
 func defaultAndValidate(docs []Doc) []Finding {
 	ctx := webhookContext()
+	tctx := triggersWebhookContext()
 	var out []Finding
 	add := func(d Doc, err *apis.FieldError) {
 		if err != nil {
@@ -74,20 +87,20 @@ func defaultAndValidate(docs []Doc) []Finding {
 			o.SetDefaults(ctx)
 			add(d, o.Validate(ctx))
 		case *triggersv1.EventListener:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
+			o.SetDefaults(tctx)
+			add(d, o.Validate(tctx))
 		case *triggersv1.Trigger:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
+			o.SetDefaults(tctx)
+			add(d, o.Validate(tctx))
 		case *triggersv1.TriggerBinding:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
+			o.SetDefaults(tctx)
+			add(d, o.Validate(tctx))
 		case *triggersv1.ClusterTriggerBinding:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
+			o.SetDefaults(tctx)
+			add(d, o.Validate(tctx))
 		case *triggersv1.TriggerTemplate:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
+			o.SetDefaults(tctx)
+			add(d, o.Validate(tctx))
 		}
 	}
 	return out
@@ -98,6 +111,12 @@ type Repo struct {
 	Tasks     map[string]*pipelinev1.Task
 	Pipelines map[string]*pipelinev1.Pipeline
 	where     map[any]string
+
+	EventListeners         []*triggersv1.EventListener
+	Triggers               []*triggersv1.Trigger
+	TriggerBindings        []*triggersv1.TriggerBinding
+	ClusterTriggerBindings []*triggersv1.ClusterTriggerBinding
+	TriggerTemplates       []*triggersv1.TriggerTemplate
 }
 
 func newRepo(docs []Doc) (*Repo, []Finding) {
@@ -115,6 +134,16 @@ func newRepo(docs []Doc) (*Repo, []Finding) {
 				out = append(out, Finding{d.String(), "duplicate Pipeline name " + o.Name})
 			}
 			r.Pipelines[o.Name] = o
+		case *triggersv1.EventListener:
+			r.EventListeners = append(r.EventListeners, o)
+		case *triggersv1.Trigger:
+			r.Triggers = append(r.Triggers, o)
+		case *triggersv1.TriggerBinding:
+			r.TriggerBindings = append(r.TriggerBindings, o)
+		case *triggersv1.ClusterTriggerBinding:
+			r.ClusterTriggerBindings = append(r.ClusterTriggerBindings, o)
+		case *triggersv1.TriggerTemplate:
+			r.TriggerTemplates = append(r.TriggerTemplates, o)
 		}
 		if d.Object != nil {
 			r.where[d.Object] = d.String()

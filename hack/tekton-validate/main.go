@@ -5,6 +5,12 @@
 //	                                Pipelines with the repository's Tasks and PipelineRuns with
 //	                                the Pipelines, and the house rules for Task steps.
 //
+//	tekton-validate render -resources DIR -secret NS/NAME/KEY=VALUE HEADERS BODY...
+//	                                feed webhook deliveries (a headers file and a body file
+//	                                each) to the EventListener through Triggers' own sink and
+//	                                interceptors; print, as JSON, what each created, and fail
+//	                                when a created PipelineRun does not validate.
+//
 // PATH is a file or a directory (searched for *.yaml and *.yml). Exit status: 0 when nothing was
 // found, 1 with one "WHERE: PROBLEM" line per finding, 2 on a usage or I/O error.
 package main
@@ -27,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "render":
+		return runRender(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n", args[0])
 		return 2

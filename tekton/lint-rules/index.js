@@ -1,9 +1,10 @@
-// tekton-lint 1.1.0's no-missing-param, no-undefined-result and no-missing-resource rules predate
-// three Tekton v1 features these pipelines use: matrix params (a required param may be supplied
-// by matrix.params), whole-array result references ($(tasks.build.results.IMAGE_REF[*])) and
-// custom tasks referenced by apiVersion/kind (the manual-approval-gate ApprovalTask). The
-// configuration (tekton/.tektonlintrc.yaml) turns those three rules off and loads these
-// replacements, which make the same checks with those features understood.
+// tekton-lint 1.1.0's no-missing-param, no-undefined-result, no-missing-resource and
+// no-missing-workspace rules predate Tekton v1 features these pipelines use: matrix params (a
+// required param may be supplied by matrix.params), whole-array result references
+// ($(tasks.build.results.IMAGE_REF[*])), custom tasks referenced by apiVersion/kind (the
+// manual-approval-gate ApprovalTask) and optional Pipeline workspaces (a TriggerTemplate need not
+// bind them). The configuration (tekton/.tektonlintrc.yaml) turns those four rules off and loads
+// these replacements, which make the same checks with those features understood.
 
 const tasksOf = (pipeline) => [...(pipeline.spec?.tasks ?? []), ...(pipeline.spec?.finally ?? [])];
 
@@ -133,8 +134,62 @@ const missingResource = (docs, tekton, report) => {
   }
 };
 
+const missingWorkspace = (docs, tekton, report) => {
+  for (const pipeline of Object.values(tekton.pipelines)) {
+    const declared = new Set((pipeline.spec.workspaces ?? []).map((w) => w.name));
+    for (const pt of tasksOf(pipeline)) {
+      for (const binding of pt.workspaces ?? []) {
+        const target = binding.workspace ?? binding.name;
+        if (!declared.has(target)) {
+          report(
+            `Pipeline '${pipeline.metadata.name}' binds workspace '${target}' for '${binding.name}' of task '${pt.name}', but '${target}' is not a workspace of the pipeline`,
+            binding,
+            'workspace',
+          );
+        }
+      }
+      if (!pt.taskRef || isCustomTask(pt.taskRef)) continue;
+      const task = tekton.tasks[pt.taskRef.name];
+      if (!task) continue;
+      const bound = new Set((pt.workspaces ?? []).map((w) => w.name));
+      for (const ws of task.spec.workspaces ?? []) {
+        if (!ws.optional && !bound.has(ws.name)) {
+          report(
+            `Pipeline '${pipeline.metadata.name}' references Task '${task.metadata.name}' (as '${pt.name}'), but provides no workspace for '${ws.name}' (it's a required workspace in '${task.metadata.name}')`,
+            pt,
+            'taskRef',
+          );
+        }
+      }
+    }
+  }
+  const runs = [
+    ...Object.values(tekton.pipelineRuns).map((run) => [`PipelineRun '${run.metadata.name}'`, run]),
+    ...Object.values(tekton.triggerTemplates).flatMap((t) =>
+      (t.spec?.resourcetemplates ?? [])
+        .filter((rt) => rt.kind === 'PipelineRun')
+        .map((rt) => [`TriggerTemplate '${t.metadata.name}'`, rt]),
+    ),
+  ];
+  for (const [owner, run] of runs) {
+    const pipeline = tekton.pipelines[run.spec?.pipelineRef?.name];
+    if (!pipeline) continue;
+    const provided = new Set((run.spec.workspaces ?? []).map((w) => w.name));
+    for (const ws of pipeline.spec.workspaces ?? []) {
+      if (!ws.optional && !provided.has(ws.name)) {
+        report(
+          `${owner} references Pipeline '${pipeline.metadata.name}', but provides no workspace for '${ws.name}' (it's a required workspace in '${pipeline.metadata.name}')`,
+          run,
+          'spec',
+        );
+      }
+    }
+  }
+};
+
 export default {
   rules: [
+    { name: 'no-missing-workspace', ruleFn: missingWorkspace, reportDefault: 'error' },
     { name: 'no-missing-param', ruleFn: missingParam, reportDefault: 'error' },
     { name: 'no-undefined-result', ruleFn: undefinedResult, reportDefault: 'error' },
     { name: 'no-missing-resource', ruleFn: missingResource, reportDefault: 'error' },

@@ -3,7 +3,7 @@
 #
 # Inputs (environment):
 #   SOURCE_DIR     the git checkout (HEAD = the revision being built)
-#   SERVICES       "auto" (from the git diff), "all", or a comma/space list of service names
+#   SERVICES       "auto" (from the git diff), "all", "none", or a comma/space list of services
 #   FORCE_ALL      "true" selects every service whatever SERVICES says
 #   BASE_REVISION  the commit to diff against for "auto" (push: `before`; PR: base SHA); when it is
 #                  empty, all zeros (a new branch) or not in the clone, every service is selected
@@ -48,6 +48,9 @@ case "$SERVICES" in
   all)
     note "all services requested"
     selected=$ALL
+    ;;
+  none)
+    note "no service requested"
     ;;
   auto | "")
     if [ -z "$BASE_REVISION" ] || [ -z "$(printf '%s' "$BASE_REVISION" | tr -d 0)" ]; then

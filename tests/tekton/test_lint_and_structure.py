@@ -53,7 +53,12 @@ def test_tekton_lint_finds_no_error(tekton_lint):
             "        name: roll-back\n      timeout: 30m",
             "techcommerce#no-missing-resource",
         ),
-        ("pipelines/ci.yaml", "workspace: shared\n", "workspace: sharde\n", "no-missing-workspace"),
+        (
+            "pipelines/ci.yaml",
+            "workspace: shared\n",
+            "workspace: sharde\n",
+            "techcommerce#no-missing-workspace",
+        ),
     ],
 )
 def test_tekton_lint_reports_broken_copies(tekton_lint, tekton_copy, file, old, new, rule):

@@ -145,6 +145,24 @@ BROKEN = {
         "- name: approvalsRequired",
         'ApprovalTask has no param "approvalsRequired"',
     ),
+    "unknown field in an EventListener": (
+        "triggers/eventlistener.yaml",
+        "  serviceAccountName: techcommerce-triggers\n",
+        "  serviceAccountName: techcommerce-triggers\n  serviceAcountName: x\n",
+        'unknown field "spec.serviceAcountName"',
+    ),
+    "TriggerTemplate using an undeclared param": (
+        "triggers/templates.yaml",
+        "value: $(tt.params.base-revision)",
+        "value: $(tt.params.base-sha)",
+        "base-sha",
+    ),
+    "Trigger with neither template ref nor spec": (
+        "triggers/triggers.yaml",
+        "  template:\n    ref: ci\n---",
+        "  template: {}\n---",
+        "validation:",
+    ),
     "unsupported kind": (
         "rbac/ci.yaml",
         "kind: ServiceAccount",

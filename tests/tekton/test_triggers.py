@@ -1,0 +1,188 @@
+"""Webhook deliveries through the EventListener, computed offline with Tekton Triggers' own code
+(hack/tekton-validate render: the real sink, interceptors, bindings and templates), and the
+PipelineRun each one creates, validated against the repository's Pipelines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tekton.tekton_helpers import TEKTON, edit, run
+
+WEBHOOKS = Path(__file__).parent / "webhooks"
+SECRET = "techcommerce-test-webhook-secret"
+SECRET_FLAG = f"techcommerce-ci/github-webhook-secret/secret={SECRET}"
+AFTER = "4e8d2c6b1a0f9e8d7c6b5a493827161504f3e2d1"
+BEFORE = "9f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c"
+
+
+def render(validator, names, resources=TEKTON, secret=SECRET_FLAG):
+    args = []
+    for name in names:
+        args += [WEBHOOKS / f"{name}.headers", WEBHOOKS / f"{name}.json"]
+    result = run([validator, "render", "-resources", resources, "-secret", secret, *args])
+    outcomes = json.loads(result.stdout) if result.stdout.strip() else []
+    return result, {Path(o["delivery"]).stem: o for o in outcomes}
+
+
+def params(run_obj: dict) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in run_obj["spec"]["params"]}
+
+
+# sample -> (pipeline, trigger, expected params, expected labels)
+CREATES = {
+    "push-main-one-service": (
+        "cd",
+        "cd-main",
+        {
+            "revision": AFTER,
+            "base-revision": BEFORE,
+            "branch": "main",
+            "services": "product-api",
+            "stop-after-staging": "false",
+        },
+        {"techcommerce.dev/branch": "main", "techcommerce.dev/services": "product-api"},
+    ),
+    "push-main-shared-code": ("cd", "cd-main", {"services": "all"}, {}),
+    "push-main-tests-only": ("cd", "cd-main", {"services": "none"}, {}),
+    "push-develop-two-services": (
+        "cd",
+        "cd-develop",
+        {"branch": "develop", "services": "order-api,frontend", "stop-after-staging": "true"},
+        {"techcommerce.dev/services": "order-api.frontend"},
+    ),
+    "push-feature-branch-with-slash": (
+        "ci",
+        "ci-push",
+        {"branch": "feature/cart-v2", "services": "frontend", "revision": AFTER},
+        {"techcommerce.dev/branch": "feature-cart-v2"},
+    ),
+    "push-new-branch": (
+        "ci",
+        "ci-push",
+        {"branch": "fix/typo", "services": "auto", "base-revision": "0" * 40},
+        {"techcommerce.dev/branch": "fix-typo"},
+    ),
+    "pull-request-opened": (
+        "ci",
+        "ci-pull-request",
+        {
+            "revision": AFTER,
+            "base-revision": BEFORE,
+            "branch": "feature/cart-v2",
+            "services": "auto",
+            "repo-url": "https://github.com/techcommerce/techcommerce.git",
+        },
+        {"techcommerce.dev/branch": "feature-cart-v2", "techcommerce.dev/commit": AFTER[:7]},
+    ),
+    "pull-request-synchronize": ("ci", "ci-pull-request", {"services": "auto"}, {}),
+}
+
+# sample -> (HTTP status, a log message that says why nothing was created)
+CREATES_NOTHING = {
+    "push-main-docs-only": (202, "did not return true"),
+    "push-tag": (202, "did not return true"),
+    "push-branch-deleted": (202, "did not return true"),
+    "pull-request-closed": (202, "did not return true"),
+    "ping": (202, "event type ping is not allowed"),
+    "wrong-event-type": (202, "event type issues is not allowed"),
+    "bad-signature": (202, "payload signature check failed"),
+    "missing-signature": (202, "no X-Hub-Signature-256 header set"),
+    "malformed-json": (400, "Invalid event body format"),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(validator):
+    result, outcomes = render(validator, [*CREATES, *CREATES_NOTHING])
+    assert result.returncode == 0, result.stderr
+    return outcomes
+
+
+def test_every_sample_is_covered():
+    samples = {p.stem for p in WEBHOOKS.glob("*.json")}
+    assert samples == set(CREATES) | set(CREATES_NOTHING)
+    for name in samples:
+        assert (WEBHOOKS / f"{name}.headers").is_file()
+
+
+@pytest.mark.parametrize("sample", sorted(CREATES))
+def test_delivery_creates_the_expected_pipeline_run(outcomes, sample):
+    pipeline, trigger, want_params, want_labels = CREATES[sample]
+    outcome = outcomes[sample]
+    assert outcome["status"] == 202
+    assert outcome["findings"] == []
+    [pr] = outcome["pipelineRuns"]
+    assert pr["apiVersion"] == "tekton.dev/v1"
+    assert pr["kind"] == "PipelineRun"
+    assert pr["spec"]["pipelineRef"] == {"name": pipeline}
+    meta = pr["metadata"]
+    assert meta["generateName"].startswith(f"{pipeline}-")
+    assert meta["namespace"] == "techcommerce-ci"
+    labels = meta["labels"]
+    assert labels["triggers.tekton.dev/trigger"] == trigger
+    assert labels["triggers.tekton.dev/eventlistener"] == "techcommerce-github"
+    assert labels["techcommerce.dev/repo"] == "techcommerce"
+    assert labels["techcommerce.dev/commit"] == AFTER[:7]
+    for key, value in want_labels.items():
+        assert labels[key] == value
+    got = params(pr)
+    for key, value in want_params.items():
+        assert got[key] == value, key
+    assert meta["annotations"]["tekton.dev/auto-cleanup-pvc"] == "true"
+    assert meta["annotations"]["techcommerce.dev/branch"] == got["branch"]
+    shared = next(w for w in pr["spec"]["workspaces"] if w["name"] == "shared")
+    assert "volumeClaimTemplate" in shared
+    sa = pr["spec"]["taskRunTemplate"]["serviceAccountName"]
+    assert sa == ("techcommerce-cd" if pipeline == "cd" else "techcommerce-ci")
+    if pipeline == "cd":
+        assert pr["spec"]["timeouts"]["pipeline"] == "27h"
+
+
+@pytest.mark.parametrize("sample", sorted(CREATES_NOTHING))
+def test_delivery_creates_nothing(outcomes, sample):
+    status, reason = CREATES_NOTHING[sample]
+    outcome = outcomes[sample]
+    assert outcome["status"] == status
+    assert outcome["pipelineRuns"] == []
+    assert any(reason in line for line in outcome["log"]), outcome["log"]
+
+
+def test_wrong_webhook_secret_creates_nothing(validator):
+    result, outcomes = render(
+        validator,
+        ["push-main-one-service"],
+        secret="techcommerce-ci/github-webhook-secret/secret=not-the-secret",
+    )
+    assert result.returncode == 0, result.stderr
+    assert outcomes["push-main-one-service"]["pipelineRuns"] == []
+    assert any(
+        "signature check failed" in line for line in outcomes["push-main-one-service"]["log"]
+    )
+
+
+def test_an_invalid_created_pipeline_run_fails_the_render(validator, tekton_copy):
+    # The template passes a param the cd Pipeline does not declare: only an event shows it.
+    edit(
+        tekton_copy / "triggers" / "templates.yaml",
+        "          - name: stop-after-staging\n            value: $(tt.params.stop-after-staging)",
+        "          - name: stop-after-stage\n            value: $(tt.params.stop-after-staging)",
+    )
+    assert run([validator, "check", tekton_copy]).returncode == 0, "the static check cannot see it"
+    result, outcomes = render(validator, ["push-main-one-service"], resources=tekton_copy)
+    assert result.returncode == 1
+    findings = outcomes["push-main-one-service"]["findings"]
+    assert any('param "stop-after-stage" is not declared by Pipeline "cd"' in f for f in findings)
+
+
+def test_a_cel_mistake_shows_in_the_render(validator, tekton_copy):
+    edit(
+        tekton_copy / "triggers" / "triggers.yaml",
+        "extensions.branch == 'main'",
+        "extensions.brnch == 'main'",
+    )
+    result, outcomes = render(validator, ["push-main-one-service"], resources=tekton_copy)
+    assert result.returncode == 0
+    assert outcomes["push-main-one-service"]["pipelineRuns"] == []
