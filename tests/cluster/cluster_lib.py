@@ -30,7 +30,10 @@ UPSTREAM_NAMESPACES = {
 }
 # The kustomizations under hack/lib that pull remote resources (not renderable offline), with
 # the namespaces their objects live in.
-REMOTE_KUSTOMIZATIONS = {"hack/lib/metrics-server": {"kube-system"}}
+REMOTE_KUSTOMIZATIONS = {
+    "hack/lib/manual-approval-gate": {"tekton-pipelines"},
+    "hack/lib/metrics-server": {"kube-system"},
+}
 # Kinds that live in a namespace (everything the bootstrap applies that is not cluster-scoped).
 CLUSTER_SCOPED = frozenset(
     {

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cluster.cluster_lib import (
     BUILTIN_NAMESPACES,
@@ -143,10 +144,19 @@ def test_everything_else_is_applied_not_created(plan: Plan):
     assert not plan.find("kubectl", "replace")
 
 
+def _remote_applies(plan: Plan) -> list[Command]:
+    """Applies of upstream manifests: a release URL, or a kustomization wrapping one."""
+    return [
+        c
+        for c in plan.find("kubectl", "apply")
+        if any("://" in w for w in c.words) or (c.option("-k") in REMOTE_KUSTOMIZATIONS)
+    ]
+
+
 def test_each_upstream_component_is_installed_and_waited_for_before_the_next(plan: Plan):
-    remote = [c for c in plan.find("kubectl", "apply") if any("://" in w for w in c.words)]
-    assert len(remote) == 5, [c.line for c in remote]
-    for cmd in remote:
+    remote = _remote_applies(plan)
+    assert len(remote) == 6, [c.line for c in remote]
+    for cmd in remote[:5]:
         assert "--server-side" in cmd.words, f"CRDs too large for client-side apply: {cmd.line}"
     for cmd, nxt in zip(remote, [*remote[1:], None], strict=True):
         end = nxt.index if nxt else len(plan.commands)
@@ -156,16 +166,24 @@ def test_each_upstream_component_is_installed_and_waited_for_before_the_next(pla
             if c.is_kubectl and c.kubectl[0] in {"wait", "rollout"}
         ]
         assert waits, f"nothing waits for {cmd.line}"
-    order = ["/pipeline/", "/triggers/", "interceptors.yaml", "/dashboard/", "manual-approval-gate"]
+    order = [
+        "/pipeline/",
+        "/triggers/previous/v",
+        "interceptors.yaml",
+        "/dashboard/",
+        "hack/lib/manual-approval-gate",
+        "hack/lib/metrics-server",
+    ]
     positions = [next(c.index for c in remote if key in c.line) for key in order]
     assert positions == sorted(positions)
     # ClusterInterceptors need their CRD: wait for it between triggers and interceptors.
-    established = plan.find("kubectl", "wait")
     assert any(
         positions[1] < c.index < positions[2]
         and "crd/clusterinterceptors.triggers.tekton.dev" in c.words
-        for c in established
+        for c in plan.find("kubectl", "wait")
     )
+    # Everything else upstream lands in tekton-pipelines, which the Pipelines release creates.
+    assert positions[0] == min(positions)
 
 
 def test_metrics_server_gets_the_kind_flag_from_its_kustomization(plan: Plan):
@@ -185,13 +203,35 @@ def test_metrics_server_gets_the_kind_flag_from_its_kustomization(plan: Plan):
     )
 
 
-def test_approval_gate_binding_to_all_users_is_removed(plan: Plan):
-    patch = plan.first("kubectl", "patch", "clusterrolebinding")
-    assert patch.kubectl[2] == "manual-approval-gate-controller-cluster-access"
-    body = patch.option("--patch")
-    assert body and "system:authenticated" not in body
-    assert '"name":"manual-approval-gate-controller"' in body
-    assert patch.index > plan.first("kubectl", "apply", "--server-side", "--force-conflicts").index
+def test_approval_gate_binding_to_all_users_is_replaced(plan: Plan, versions: dict[str, str]):
+    """The approval gate's kustomization rewrites the controller binding's subjects to the
+    controller's service account alone: no system:authenticated, in every release."""
+    assert plan.find("kubectl", "apply", "--server-side", "--force-conflicts", "-k")
+    doc = next(yaml_docs(REPO / "hack/lib/manual-approval-gate/kustomization.yaml"))
+    version = versions["MANUAL_APPROVAL_GATE_VERSION"]
+    assert doc["resources"] == [
+        "https://github.com/openshift-pipelines/manual-approval-gate/releases/download/"
+        f"{version}/release-kubernetes.yaml"
+    ]
+    (patch,) = doc["patches"]
+    assert patch["target"] == {
+        "kind": "ClusterRoleBinding",
+        "name": "manual-approval-gate-controller-cluster-access",
+    }
+    ops = yaml.safe_load(patch["patch"])
+    assert ops == [
+        {
+            "op": "replace",
+            "path": "/subjects",
+            "value": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "manual-approval-gate-controller",
+                    "namespace": "tekton-pipelines",
+                }
+            ],
+        }
+    ]
 
 
 def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -228,8 +268,9 @@ def test_every_namespace_exists_before_anything_is_applied_into_it(
                 for marker, created in UPSTREAM_NAMESPACES.items():
                     if marker in url:
                         known |= created
-                if "hack/lib/metrics-server" in args:
-                    assert REMOTE_KUSTOMIZATIONS["hack/lib/metrics-server"] <= known
+                remote = cmd.option("-k")
+                if remote:
+                    assert REMOTE_KUSTOMIZATIONS[remote] <= known, cmd.line
                 continue
             # kubectl applies a kustomization's Namespaces first; within files, in file order.
             if "-k" in args:
@@ -449,3 +490,28 @@ def test_unknown_option_is_refused_with_usage(script: str):
     assert "Usage:" in proc.stderr
     assert proc.stdout == ""
     assert parse_plan("").commands == ()
+
+
+def test_what_the_plan_waits_for_is_what_it_applied(
+    plan: Plan, staging_render: list[dict[str, Any]]
+):
+    """`rollout status KIND/NAME` and `wait job/NAME` in the app and monitoring namespaces name
+    objects the applied manifests really contain (a rename there must not leave a wait that
+    times out on a real cluster)."""
+    rendered = staging_render + kustomize(REPO / "monitoring/kubernetes")
+    present = {
+        (o["metadata"].get("namespace"), o["kind"].lower(), o["metadata"]["name"]) for o in rendered
+    }
+    checked = 0
+    for cmd in plan.commands:
+        if not cmd.is_kubectl or cmd.kubectl[0] not in {"rollout", "wait"}:
+            continue
+        namespace = cmd.option("--namespace")
+        if namespace not in {"techcommerce-staging", "monitoring", "node-exporter"}:
+            continue
+        for word in cmd.kubectl:
+            if "/" in word and not word.startswith("-"):
+                kind, name = word.split("/", 1)
+                assert (namespace, kind, name) in present, cmd.line
+                checked += 1
+    assert checked == 10
