@@ -4,12 +4,17 @@ PipelineRun each one creates, validated against the repository's Pipelines."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from tekton.tekton_helpers import TEKTON, edit, run
+from tekton.tekton_helpers import ROOT, TEKTON, edit, run
 
 WEBHOOKS = Path(__file__).parent / "webhooks"
 SECRET = "techcommerce-test-webhook-secret"
@@ -186,3 +191,88 @@ def test_a_cel_mistake_shows_in_the_render(validator, tekton_copy):
     result, outcomes = render(validator, ["push-main-one-service"], resources=tekton_copy)
     assert result.returncode == 0
     assert outcomes["push-main-one-service"]["pipelineRuns"] == []
+
+
+# ---- hack/send-webhook ---------------------------------------------------------------------
+
+
+class _Capture(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.requests.append((self.headers, body))  # case-insensitive, as HTTP headers are
+        self.send_response(202)
+        self.end_headers()
+        self.wfile.write(b'{"eventListener":"techcommerce-github"}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def listener():
+    _Capture.requests = []
+    server = HTTPServer(("127.0.0.1", 0), _Capture)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", _Capture.requests
+    server.shutdown()
+    server.server_close()
+
+
+def send_webhook(*args, **env):
+    return run([sys.executable, ROOT / "hack" / "send-webhook", *args], env=env)
+
+
+def test_send_webhook_sends_a_delivery_triggers_accepts(validator, listener, tmp_path):
+    url, requests = listener
+    result = send_webhook(url, "--sample", "push-main-one-service", WEBHOOK_SECRET=SECRET)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("202 ")
+    [(headers, body)] = requests
+    assert body == (WEBHOOKS / "push-main-one-service.json").read_bytes()
+    assert headers["X-GitHub-Event"] == "push"
+    want = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Hub-Signature-256"] == f"sha256={want}"
+    # What it sent is what the EventListener accepts: feed the captured request to Triggers.
+    (tmp_path / "sent.headers").write_text("".join(f"{k}: {v}\n" for k, v in headers.items()))
+    (tmp_path / "sent.json").write_bytes(body)
+    sent = [tmp_path / "sent.headers", tmp_path / "sent.json"]
+    result = run([validator, "render", "-resources", TEKTON, "-secret", SECRET_FLAG, *sent])
+    assert result.returncode == 0, result.stderr
+    [outcome] = json.loads(result.stdout)
+    assert len(outcome["pipelineRuns"]) == 1
+
+
+def test_send_webhook_payload_file_and_secret_file(listener, tmp_path):
+    url, requests = listener
+    (tmp_path / "secret").write_text("s3cret\n")
+    (tmp_path / "p.json").write_text('{"zen": "hi"}')
+    result = send_webhook(
+        url,
+        "--payload",
+        tmp_path / "p.json",
+        "--event",
+        "ping",
+        "--secret-file",
+        tmp_path / "secret",
+    )
+    assert result.returncode == 0, result.stderr
+    [(headers, body)] = requests
+    assert headers["X-GitHub-Event"] == "ping"
+    want = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Hub-Signature-256"] == f"sha256={want}"
+
+
+def test_send_webhook_usage_errors(listener):
+    url, requests = listener
+    assert send_webhook(url, "--sample", "push-main-one-service").returncode == 2  # no secret
+    assert send_webhook(url, "--sample", "nope", WEBHOOK_SECRET="x").returncode == 2
+    assert send_webhook(url, "--payload", "x.json", WEBHOOK_SECRET="x").returncode == 2
+    assert requests == []
+
+
+def test_send_webhook_reports_an_unreachable_listener():
+    result = send_webhook("http://127.0.0.1:9", "--sample", "ping", WEBHOOK_SECRET="x")
+    assert result.returncode == 1
