@@ -8,6 +8,7 @@
 #   REPORT_DIR     where reports are written (created)
 #   COVERAGE_MIN   minimum total coverage in percent (integer, 0-100)
 #   COV_SOURCE     what coverage measures, relative to SOURCE_DIR (default: services)
+#   TEST_PATHS     space-separated test paths for pytest (default: pyproject's testpaths)
 #   REQUIREMENTS   pinned requirements file relative to SOURCE_DIR (default: tests/requirements.txt)
 #   INSTALL        "true": create a virtualenv in VENV and install REQUIREMENTS plus pytest-cov;
 #                  "false": use PYTHON as it is (it must have ruff, pytest and pytest-cov)
@@ -62,8 +63,9 @@ if ! "$PYTHON" -m ruff format --check .; then
   status=1
 fi
 
-echo "python-test: pytest (coverage gate ${COVERAGE_MIN}%)"
-if ! "$PYTHON" -m pytest -p no:cacheprovider \
+echo "python-test: pytest ${TEST_PATHS:-} (coverage gate ${COVERAGE_MIN}%)"
+# shellcheck disable=SC2086 # TEST_PATHS is a list of paths on purpose
+if ! "$PYTHON" -m pytest -p no:cacheprovider ${TEST_PATHS:-} \
   --junitxml="$REPORT_DIR/junit.xml" \
   --cov="$COV_SOURCE" --cov-report=term \
   --cov-report="xml:$REPORT_DIR/coverage.xml" \

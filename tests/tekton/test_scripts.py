@@ -255,6 +255,27 @@ def test_python_test_fails(tmp_path, code, test, message):
         assert (tmp_path / "reports" / "junit.xml").is_file()
 
 
+def test_python_test_runs_only_the_given_test_paths(tmp_path):
+    project = python_project(tmp_path / "p")
+    other = project / "other"
+    other.mkdir()
+    (other / "test_broken.py").write_text("def test_broken():\n    assert False\n")
+    env = {
+        "SOURCE_DIR": str(project),
+        "COVERAGE_MIN": "90",
+        "INSTALL": "false",
+        "PYTHON": sys.executable,
+    }
+    script = ["sh", SCRIPTS / "python-test.sh"]
+    only = run(script, env={**env, "REPORT_DIR": str(tmp_path / "r1"), "TEST_PATHS": "services"})
+    assert only.returncode == 0, only.stdout + only.stderr
+    both = run(
+        script, env={**env, "REPORT_DIR": str(tmp_path / "r2"), "TEST_PATHS": "services other"}
+    )
+    assert both.returncode == 1
+    assert 'tests="3"' in (tmp_path / "r2" / "junit.xml").read_text()
+
+
 def test_python_test_coverage_gate_is_the_parameter(tmp_path):
     code = GOOD_CODE + "\n\ndef untested(x):\n    if x:\n        return 1\n    return 2\n"
     project = python_project(tmp_path / "p", code)
