@@ -48,22 +48,6 @@ run() {
   [ "$DRY_RUN" = 1 ] || "$@"
 }
 
-# run_pipe CMD1... '|' CMD2...: a two-command pipeline, printed on one line.
-run_pipe() {
-  local left=() right=() seen=0 arg
-  for arg in "$@"; do
-    if [ "$seen" = 0 ] && [ "$arg" = '|' ]; then
-      seen=1
-    elif [ "$seen" = 0 ]; then
-      left+=("$arg")
-    else
-      right+=("$arg")
-    fi
-  done
-  show "$(quote_words "${left[@]}") | $(quote_words "${right[@]}")"
-  [ "$DRY_RUN" = 1 ] || "${left[@]}" | "${right[@]}"
-}
-
 # probe CMD...: a read-only check. Prints it like run; executes it quietly and returns its
 # status. In a dry-run it returns 1 ("not there yet"), so the plan shows what a first run on a
 # fresh machine does.

@@ -153,8 +153,10 @@ def parse_plan(stdout: str, stderr: str = "") -> Plan:
     return Plan(tuple(commands), stdout, stderr)
 
 
-def dry_run(script: str = "cluster-up", *args: str, env: dict[str, str] | None = None) -> Plan:
-    proc = run_script(script, "--dry-run", *args, env=env)
+def dry_run(
+    script: str = "cluster-up", *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> Plan:
+    proc = run_script(script, "--dry-run", *args, env=env, cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return parse_plan(proc.stdout, proc.stderr)
 

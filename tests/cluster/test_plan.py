@@ -12,12 +12,9 @@ import pytest
 import yaml
 
 from cluster.cluster_lib import (
-    BUILTIN_NAMESPACES,
-    CLUSTER_SCOPED,
     CONTEXT,
     REMOTE_KUSTOMIZATIONS,
     REPO,
-    UPSTREAM_NAMESPACES,
     Command,
     Plan,
     dry_run,
@@ -29,6 +26,7 @@ from cluster.cluster_lib import (
     walk,
     yaml_docs,
 )
+from cluster.plan_checks import check_creates_follow_checks, check_namespaces_exist_before_use
 
 
 def test_every_plan_line_is_one_prefixed_command_and_headings_stay_on_stderr(plan: Plan):
@@ -122,20 +120,8 @@ def test_registry_then_cluster_then_everything_else(plan: Plan):
 def test_checks_come_before_every_create(plan: Plan):
     """Idempotency: the cluster, the registry and every Secret are created only after a check
     of whether they exist (the dry-run shows the path of a fresh machine)."""
-    pairs = [
-        (("kind", "get", "clusters"), ("kind", "create", "cluster")),
-        (
-            ("docker", "inspect", "--format", "{{.State.Running}}", "kind-registry"),
-            ("docker", "run"),
-        ),
-    ]
-    for check, create in pairs:
-        assert plan.first(*check).index == plan.first(*create).index - 1
-    for create in plan.find("kubectl", "create", "secret"):
-        name, namespace = create.kubectl[3], create.option("--namespace")
-        check = plan.commands[create.index - 1]
-        assert check.is_kubectl
-        assert check.kubectl == ("get", "secret", "--namespace", namespace, name), create.line
+    check_creates_follow_checks(plan)
+    assert len(plan.find("kubectl", "create", "secret")) == 4
 
 
 def test_everything_else_is_applied_not_created(plan: Plan):
@@ -234,68 +220,13 @@ def test_approval_gate_binding_to_all_users_is_replaced(plan: Plan, versions: di
     ]
 
 
-def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The objects a kubectl apply sends, or None for a remote manifest."""
-    args = cmd.kubectl
-    if "-k" in args:
-        directory = args[args.index("-k") + 1]
-        if directory == "hack/lib/staging":
-            return staging
-        if directory in REMOTE_KUSTOMIZATIONS:
-            return None
-        return kustomize(REPO / directory)
-    path = cmd.option("-f")
-    assert path, cmd.line
-    if "://" in path:
-        return None
-    return list(yaml_docs(REPO / path, recursive="--recursive" in args))
-
-
 def test_every_namespace_exists_before_anything_is_applied_into_it(
     plan: Plan, staging_render: list[dict[str, Any]]
 ):
-    known = set(BUILTIN_NAMESPACES)
-    checked = 0
-    for cmd in plan.commands:
-        if not cmd.is_kubectl:
-            continue
-        args = cmd.kubectl
-        flag_ns = cmd.option("--namespace", "-n")
-        if args[0] == "apply":
-            objects = _applied_objects(cmd, staging_render)
-            if objects is None:
-                url = cmd.option("-f") or ""
-                for marker, created in UPSTREAM_NAMESPACES.items():
-                    if marker in url:
-                        known |= created
-                remote = cmd.option("-k")
-                if remote:
-                    assert REMOTE_KUSTOMIZATIONS[remote] <= known, cmd.line
-                continue
-            # kubectl applies a kustomization's Namespaces first; within files, in file order.
-            if "-k" in args:
-                known |= {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
-            for obj in objects:
-                if obj["kind"] == "Namespace":
-                    known.add(obj["metadata"]["name"])
-                    continue
-                if obj["kind"] in CLUSTER_SCOPED:
-                    continue
-                ns = obj["metadata"].get("namespace") or flag_ns
-                assert ns, (
-                    f"{obj['kind']}/{obj['metadata'].get('name')} has no namespace: {cmd.line}"
-                )
-                assert ns in known, f"namespace {ns} used before it exists: {cmd.line}"
-                checked += 1
-        elif flag_ns:
-            assert flag_ns in known, f"namespace {flag_ns} used before it exists: {cmd.line}"
-            checked += 1
-    assert {
-        "techcommerce-staging",
-        "techcommerce-production",
-        "techcommerce-ci",
-        "monitoring",
-    } <= known
+    known, checked = check_namespaces_exist_before_use(plan, staging_render)
+    assert {"techcommerce-staging", "techcommerce-production", "techcommerce-ci", "monitoring"} <= (
+        known
+    )
     assert checked > 50
 
 
