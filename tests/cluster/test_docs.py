@@ -108,3 +108,11 @@ def test_the_first_run_command_fits_the_cd_pipeline(plan: Plan):
 
 def _values(words: list[str], option: str) -> list[str]:
     return [words[i + 1] for i, w in enumerate(words[:-1]) if w == option]
+
+
+def test_the_webhook_sample_the_doc_sends_exists():
+    samples = re.findall(r"hack/send-webhook \S+ --sample (\S+)", DOC)
+    assert samples
+    assert (REPO / "hack/send-webhook").is_file()
+    for sample in samples:
+        assert (REPO / "tests/tekton/webhooks" / f"{sample}.json").is_file(), sample

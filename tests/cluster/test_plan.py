@@ -389,7 +389,7 @@ def test_next_steps_cover_urls_first_run_approval_and_rollback(plan: Plan):
     ):
         assert expected in text
     for path in (
-        "hack/lib/workspace-pvc.yaml",
+        "tekton/runs/pvc.yaml",
         "hack/lib/pod-template.yaml",
         "tekton/runs/rollback-run.yaml",
     ):
