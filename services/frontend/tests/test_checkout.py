@@ -5,8 +5,10 @@ import asyncio
 import re
 
 import aiohttp
+import aiopg
 
 from frontend.tests.browsing import ADDRESS, HTML, Forms, base_url, text_of
+from order_api.queries import IDEMPOTENCY_LOCK_SEED
 
 ORDER_PATH = re.compile(r"^/orders/([0-9a-f-]{36})$")
 
@@ -213,3 +215,45 @@ async def test_a_shipped_order_cannot_be_cancelled(shop, order_api, admin, produ
     assert "This order can no longer be cancelled." in text_of(await stale.text())
     status = await products("SELECT status FROM orders.orders WHERE id = %s", (order_id,))
     assert status == [{"status": "shipped"}]
+
+
+async def hold_key_lock(database_url: str, key: str, seconds: float) -> None:
+    """Hold order-api's lock of an idempotency key, as a first request still running would."""
+    async with aiopg.connect(database_url) as conn, conn.cursor() as cur:
+        await cur.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, %s))", (key, IDEMPOTENCY_LOCK_SEED)
+        )
+        await asyncio.sleep(seconds)
+        await cur.execute(
+            "SELECT pg_advisory_unlock(hashtextextended(%s, %s))", (key, IDEMPOTENCY_LOCK_SEED)
+        )
+
+
+async def test_while_the_first_submit_is_in_flight_the_second_waits_for_its_order(
+    shop, products, database_url
+):
+    await shop.add(3)
+    fields = await checkout_fields(shop)
+    holder = asyncio.create_task(hold_key_lock(database_url, fields["idempotency_key"], 0.4))
+    await asyncio.sleep(0.1)  # the lock is taken
+    response = await shop.post("/checkout", fields, follow=False)
+    await holder
+    assert response.status == 303  # it asked again after "in flight" and placed the order
+    assert await order_count(products) == 1
+
+
+async def test_a_submit_in_flight_for_too_long_asks_the_shopper_to_wait(
+    shop, products, database_url
+):
+    await shop.add(3)
+    fields = await checkout_fields(shop)
+    holder = asyncio.create_task(hold_key_lock(database_url, fields["idempotency_key"], 2.5))
+    await asyncio.sleep(0.1)
+    response = await shop.post("/checkout", fields)
+    await holder
+    assert response.status == 409
+    html = await response.text()
+    assert "Your order is still being placed." in text_of(html)
+    assert Forms(html).get("/checkout")["idempotency_key"] == fields["idempotency_key"]
+    assert await order_count(products) == 0
+    assert await shop.cart_quantities() == {3: 1}
