@@ -446,3 +446,16 @@ def test_what_the_plan_waits_for_is_what_it_applied(
                 assert (namespace, kind, name) in present, cmd.line
                 checked += 1
     assert checked == 10
+
+
+def test_registry_secret_serves_kaniko_however_the_workspace_is_bound(plan: Plan):
+    """kaniko reads DOCKER_CONFIG/config.json. tekton/runs and the TriggerTemplates map the
+    key .dockerconfigjson to config.json; `tkn --workspace ...,secret=` mounts keys as named."""
+    create = next(
+        c
+        for c in plan.find("kubectl", "create", "secret")
+        if c.kubectl[3] == "techcommerce-registry"
+    )
+    assert create.option("--type") == "kubernetes.io/dockerconfigjson"
+    keys = {w.split("=")[1] for w in create.words if w.startswith("--from-file=")}
+    assert keys == {".dockerconfigjson", "config.json"}
