@@ -136,8 +136,10 @@ def test_ci_never_pushes_and_cd_rolls_production_back_on_failure():
 
 
 def test_run_examples_use_volume_claim_templates_and_the_pvc_cleanup():
-    for run_file in (TEKTON / "runs").glob("*.yaml"):
-        doc = yaml.safe_load(run_file.read_text())
+    runs = [yaml.safe_load(f.read_text()) for f in sorted((TEKTON / "runs").glob("*.yaml"))]
+    runs = [doc for doc in runs if doc["kind"] == "PipelineRun"]
+    assert {doc["spec"]["pipelineRef"]["name"] for doc in runs} == {"ci", "cd", "rollback"}
+    for doc in runs:
         assert doc["metadata"]["generateName"]
         assert doc["metadata"]["annotations"]["tekton.dev/auto-cleanup-pvc"] == "true"
         shared = next(w for w in doc["spec"]["workspaces"] if w["name"] == "shared")
