@@ -118,6 +118,8 @@ def main() -> int:
             url = f"http://127.0.0.1:{ports[name]}"
             wait_ready(url, process)
             say(f"{name:12} {url}")
+        if any(name == "frontend" for name, _ in processes):
+            say(f"shop: http://127.0.0.1:{ports['frontend']}  <- open this in a browser")
         say(f"admin token for the APIs is in {RUN_DIR / 'admin-token'}")
         say("Ctrl-C stops everything")
         print("ready", flush=True)
