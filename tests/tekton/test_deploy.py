@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tekton.tekton_helpers import ROOT, SCRIPTS, run
+from tekton.tekton_helpers import ROOT, SCRIPTS, TEKTON, TOOLS, run
 
 SERVICES = ("product-api", "order-api", "frontend")
 
@@ -42,7 +44,13 @@ def secrets(tmp_path, source) -> dict[str, Path]:
 def deploy(source: Path, action: str, *args: str, **env: str):
     return run(
         ["bash", SCRIPTS / "deploy.sh", action, *args],
-        env={"SOURCE_DIR": str(source), "KUBERNETES_SERVICE_HOST": "", **env},
+        env={
+            "SOURCE_DIR": str(source),
+            "KUBERNETES_SERVICE_HOST": "",
+            # where hack/deps/tekton.sh puts kustomize on a machine without kubectl
+            "PATH": f"{TOOLS / 'bin'}:{os.environ['PATH']}",
+            **env,
+        },
     )
 
 
@@ -267,3 +275,75 @@ def test_rollback_without_history_fails(source, secrets):
     )
     assert result.returncode == 1
     assert "no earlier successful release" in result.stderr
+
+
+# kind -> (apiGroup, resource) for what the overlays render
+RESOURCES = {
+    "ConfigMap": ("", "configmaps"),
+    "Deployment": ("apps", "deployments"),
+    "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
+    "Job": ("batch", "jobs"),
+    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "PodDisruptionBudget": ("policy", "poddisruptionbudgets"),
+    "Secret": ("", "secrets"),
+    "Service": ("", "services"),
+    "ServiceAccount": ("", "serviceaccounts"),
+    "StatefulSet": ("apps", "statefulsets"),
+}
+
+
+def rules_of(name: str) -> dict[tuple[str, str], set[str]]:
+    docs = yaml.safe_load_all((TEKTON / "rbac" / "cd.yaml").read_text())
+    role = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == name)
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def test_deployer_role_covers_exactly_what_the_overlays_apply(source, secrets):
+    """Least privilege: the deployer may change the kinds the overlays render (and nothing
+    else), read what `kubectl rollout status` follows, and call the smoke-test proxy."""
+    kinds = set()
+    for env in ("staging", "production"):
+        overlay = source / "manifests" / "overlays" / env
+        shutil.copytree(secrets[env], overlay / "secrets")
+        rendered = run(["kubectl", "kustomize", overlay], check=True).stdout
+        kinds |= {d["kind"] for d in yaml.safe_load_all(rendered) if d}
+    assert "Namespace" in kinds
+    kinds.discard("Namespace")
+    assert kinds <= set(RESOURCES), f"kinds the role does not know: {kinds - set(RESOURCES)}"
+    rules = rules_of("techcommerce-deployer")
+    for kind in kinds:
+        verbs = rules.get(RESOURCES[kind], set())
+        assert {"get", "create", "patch"} <= verbs, kind
+    applied = {RESOURCES[k] for k in kinds}
+    read_only = {("apps", "replicasets"), ("", "pods"), ("", "services/proxy")}
+    assert set(rules) == applied | read_only
+    for key in read_only:
+        assert rules[key] <= {"get", "list", "watch"}
+    assert "delete" not in set().union(*(rules[k] for k in applied if k != ("batch", "jobs")))
+    namespaces = yaml.safe_load_all((TEKTON / "rbac" / "cd.yaml").read_text())
+    ns_role = next(
+        d for d in namespaces if d["metadata"]["name"] == "techcommerce-deployer-namespaces"
+    )
+    assert ns_role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["namespaces"],
+            "resourceNames": ["techcommerce-staging", "techcommerce-production"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    bindings = [
+        d
+        for d in yaml.safe_load_all((TEKTON / "rbac" / "cd.yaml").read_text())
+        if d["kind"].endswith("Binding") and d["roleRef"]["name"] == "techcommerce-deployer"
+    ]
+    assert {b["kind"] for b in bindings} == {"RoleBinding"}, "never cluster-wide"
+    assert {b["metadata"]["namespace"] for b in bindings} == {
+        "techcommerce-staging",
+        "techcommerce-production",
+    }
