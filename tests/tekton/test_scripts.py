@@ -120,6 +120,7 @@ def test_detect_changes_explicit_list_all_and_force(repo, tmp_path):
         "frontend",
     ]
     assert detect(repo, tmp_path, SERVICES="all")[0] == ["product-api", "order-api", "frontend"]
+    assert detect(repo, tmp_path, SERVICES="none")[0] == []
     services, written = detect(repo, tmp_path, SERVICES="auto", BASE_REVISION=base)
     assert services == []
     assert written["services"] == "[]"

@@ -276,3 +276,46 @@ def test_send_webhook_usage_errors(listener):
 def test_send_webhook_reports_an_unreachable_listener():
     result = send_webhook("http://127.0.0.1:9", "--sample", "ping", WEBHOOK_SECRET="x")
     assert result.returncode == 1
+
+
+# ---- the trigger's CEL rules and detect-changes agree --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sample",
+    sorted(s for s, c in CREATES.items() if c[2].get("services") not in (None, "auto")),
+)
+def test_trigger_services_match_detect_changes(outcomes, tmp_path, sample):
+    """The services a push's CEL overlay picks equal what detect-changes.sh picks from the git
+    diff of the same paths (the two implement one rule in two places)."""
+    [pr] = outcomes[sample]["pipelineRuns"]
+    from_trigger = params(pr)["services"]
+    body = json.loads((WEBHOOKS / f"{sample}.json").read_text())
+    paths = {p for c in body["commits"] for p in c["added"] + c["modified"] + c["removed"]}
+    repo = tmp_path / "repo"
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    run(["git", "init", "-q", repo], check=True)
+    (repo / "seed").write_text("0\n")
+    run(["git", "-C", repo, "add", "-A"], check=True)
+    run(["git", "-C", repo, "commit", "-qm", "seed"], env=env, check=True)
+    base = run(["git", "-C", repo, "rev-parse", "HEAD"], check=True).stdout.strip()
+    for path in paths:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("changed\n")
+    run(["git", "-C", repo, "add", "-A"], check=True)
+    run(["git", "-C", repo, "commit", "-qm", "change"], env=env, check=True)
+    detected = run(
+        ["sh", TEKTON / "scripts" / "detect-changes.sh"],
+        env={"SOURCE_DIR": str(repo), "SERVICES": "auto", "BASE_REVISION": base},
+        check=True,
+    ).stdout.split()
+    expected = {
+        "all": ["product-api", "order-api", "frontend"],
+        "none": [],
+    }.get(from_trigger, from_trigger.split(","))
+    assert detected == expected
