@@ -47,6 +47,10 @@ for service in "${services[@]}"; do
   images+=("$image")
 done
 
+# Build layers that nothing tagged uses and that are older than a day go: with the vfs driver
+# every layer is a full copy, and the store would otherwise grow with every code change.
+podman image prune --force --filter until=24h >/dev/null
+
 echo "build-images: sizes" >&2
 for image in "${images[@]}"; do
   podman image inspect --format '{{.Size}}' "$image" |

@@ -36,11 +36,14 @@ def built_images(request: pytest.FixtureRequest) -> dict[str, str]:
         timeout=900,
     )
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr[-5000:]}"
+    # Sizes go to the terminal even under output capture (the issue asks to print them).
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nimages built in {time.monotonic() - started:.0f} s:")
-        for line in result.stdout.splitlines():
-            reporter.write_line(f"  {line}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\nimages built in {time.monotonic() - started:.0f} s:")
+            for line in result.stdout.splitlines():
+                reporter.write_line(f"  {line}")
     return {pkg: f"localhost/techcommerce/{KNOWN[pkg][0]}:{TAG}" for pkg in packages}
 
 
