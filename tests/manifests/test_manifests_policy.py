@@ -215,6 +215,26 @@ def test_each_service_accepts_its_rendered_configuration(rendered: Rendered) -> 
     )
 
 
+def test_configured_addresses_point_at_real_services(rendered: Rendered) -> None:
+    """Every URL a container is configured with names a Service here and a port it exposes."""
+    checked = 0
+    for workload, _, container in rendered.containers():
+        if not container.get("env") and not container.get("envFrom"):
+            continue
+        for var, value in container_env(rendered, container).items():
+            match = re.fullmatch(
+                r"(?:https?|postgresql)://(?:[^@/]*@)?([a-z0-9-]+):(\d+)(?:/.*)?", value
+            )
+            if not var.endswith("_URL") or match is None:
+                continue
+            host, port = match.group(1), int(match.group(2))
+            service = rendered.find("Service", host)
+            assert service is not None, f"{workload['metadata']['name']} {var}: no Service {host}"
+            assert port in [p["port"] for p in service["spec"]["ports"]], f"{var}: port {port}"
+            checked += 1
+    assert checked >= 5  # 2 frontend API URLs + 3 DATABASE_URLs
+
+
 def test_database_connections_fit_postgres_max_connections(rendered: Rendered) -> None:
     total = 1  # the migration Job
     for name in ("product-api", "order-api"):

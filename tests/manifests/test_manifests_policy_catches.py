@@ -117,6 +117,16 @@ MUTATIONS: dict[str, tuple[Callable[[Rendered], None], Callable[[Rendered], None
         ),
         policy.test_http_probes_and_graceful_shutdown_fit_the_grace_period,
     ),
+    "frontend configured with a port the Service does not expose": (
+        lambda r: _set_configmap(r, "frontend", "ORDER_API_URL", "http://order-api:5000"),
+        policy.test_configured_addresses_point_at_real_services,
+    ),
+    "DATABASE_URL naming a host without a Service": (
+        lambda r: _env_item(r, "order-api", "DATABASE_URL").update(
+            value="postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@db:5432/$(POSTGRES_DB)"
+        ),
+        policy.test_configured_addresses_point_at_real_services,
+    ),
     "pools larger than max_connections": (
         lambda r: _set_configmap(r, "product-api", "DB_POOL_MAX", "40"),
         policy.test_database_connections_fit_postgres_max_connections,
