@@ -8,19 +8,20 @@ import orjson
 import psycopg2.extras
 from aiohttp import web
 
+# The same statements product-api runs (same columns and types: numeric, timestamptz).
 SQL_ONE = """
-SELECT p.id, p.sku, p.name, p.description, c.slug AS category, p.price::text AS price, p.stock,
-       p.created_at::text, p.updated_at::text
+SELECT p.id, p.sku, p.name, p.description, c.slug AS category, p.price, p.stock,
+       p.created_at, p.updated_at
   FROM catalog.products p JOIN catalog.categories c ON c.id = p.category_id
  WHERE p.active AND p.id = %s
 """
 SQL_SEARCH = """
-SELECT p.id, p.sku, p.name, p.description, c.slug AS category, p.price::text AS price, p.stock,
-       p.created_at::text, p.updated_at::text, count(*) OVER () AS total
+SELECT p.id, p.sku, p.name, p.description, c.slug AS category, p.price, p.stock,
+       p.created_at, p.updated_at, count(*) OVER () AS total
   FROM catalog.products p JOIN catalog.categories c ON c.id = p.category_id
  WHERE p.active AND p.search @@ websearch_to_tsquery('english', %s)
  ORDER BY ts_rank(p.search, websearch_to_tsquery('english', %s)) DESC, p.id
- LIMIT 20
+ LIMIT 20 OFFSET 0
 """
 
 
@@ -33,7 +34,7 @@ async def one(request):
         row = await cur.fetchone()
     if row is None:
         raise web.HTTPNotFound()
-    return web.Response(body=orjson.dumps(row), content_type="application/json")
+    return web.Response(body=orjson.dumps(row, default=str), content_type="application/json")
 
 
 async def search(request):
@@ -44,7 +45,8 @@ async def search(request):
     ):
         await cur.execute(SQL_SEARCH, (q, q))
         rows = await cur.fetchall()
-    return web.Response(body=orjson.dumps({"items": rows}), content_type="application/json")
+    body = orjson.dumps({"items": rows}, default=str)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def health(_request):
