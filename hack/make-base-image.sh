@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 # shellcheck source=containers/env.sh source-path=SCRIPTDIR
 source hack/containers/env.sh
 
-IMAGE=${BASE_IMAGE_NAME:-localhost/techcommerce/python-base:3.11-bookworm}
+# The tag carries this script's hash: a changed recipe makes a new image instead of reusing one.
+recipe=$(sha256sum hack/make-base-image.sh | cut -c1-12)
+IMAGE=${BASE_IMAGE_NAME:-localhost/techcommerce/python-base:3.11-bookworm-$recipe}
 
 if [ "${1:-}" != "--force" ] && podman image exists "$IMAGE"; then
   echo "$IMAGE"
