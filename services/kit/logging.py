@@ -6,6 +6,7 @@ import contextvars
 import datetime as dt
 import logging
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -19,6 +20,22 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_service = "unknown"  # set by configure_logging
+
+
+def json_line(
+    *, created: float, level: str, service: str, logger: str, msg: str, fields: dict[str, Any]
+) -> str:
+    """The one shape of every log line: ts, level, service, logger, msg, then the fields."""
+    entry: dict[str, Any] = {
+        "ts": dt.datetime.fromtimestamp(created, dt.UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "service": service,
+        "logger": logger,
+        "msg": msg,
+        **fields,
+    }
+    return orjson.dumps(entry, default=str).decode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,28 +46,29 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname.lower(),
-            "service": self.service,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+        fields: dict[str, Any] = {}
         request_id = request_id_var.get()
         if request_id:
-            entry["request_id"] = request_id
+            fields["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+                fields[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+            fields["exc"] = self.formatException(record.exc_info)
+        return json_line(
+            created=record.created,
+            level=record.levelname.lower(),
+            service=self.service,
+            logger=record.name,
+            msg=record.getMessage(),
+            fields=fields,
+        )
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route every logger (ours, aiohttp's) to stdout as JSON lines."""
+    global _service
+    _service = service
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
@@ -59,14 +77,23 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 class JsonAccessLogger(AbstractAccessLogger):
-    """One `access` line per request, with route pattern, status, duration and request id."""
+    """One `access` line per request, with path, status, duration and request id.
+
+    It runs for every request, so it writes its line straight to stdout (one write and flush,
+    as logging's StreamHandler does) instead of going through a LogRecord and the handler
+    chain: that path cost about 60 us per request in hack/bench_product_api.py, this ~10 us.
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if request.path in ("/health", "/ready", "/metrics"):
+        if request.path in ("/health", "/ready", "/metrics") or not self.enabled:
             return
-        self.logger.info(
-            "access",
-            extra={
+        line = json_line(
+            created=_now(),
+            level="info",
+            service=_service,
+            logger=self.logger.name,
+            msg="access",
+            fields={
                 "method": request.method,
                 "path": request.path,
                 "status": response.status,
@@ -75,3 +102,13 @@ class JsonAccessLogger(AbstractAccessLogger):
                 "remote": request.remote,
             },
         )
+        stream = sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+_now = time.time
