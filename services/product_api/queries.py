@@ -1,6 +1,7 @@
 """The catalog's SQL. Every function takes a cursor and keyword arguments; all SQL is parameterised.
 
-Rows come back as dicts (RealDictCursor); `to_json` turns one into the API's product shape.
+Rows come back as dicts (RealDictCursor) already in the API's product shape: the columns are the
+API's fields, and kit.jsonio writes numeric (Decimal) as a string and timestamptz as RFC 3339.
 """
 
 from __future__ import annotations
@@ -26,20 +27,6 @@ SORTS = {
     "newest": "p.created_at DESC, p.id DESC",
     "relevance": "ts_rank(p.search, websearch_to_tsquery('english', %(q)s)) DESC, p.id",
 }
-
-
-def to_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "sku": row["sku"],
-        "name": row["name"],
-        "description": row["description"],
-        "category": row["category"],
-        "price": str(row["price"]),
-        "stock": row["stock"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-    }
 
 
 async def list_products(cur: Cursor, *, query: ProductQuery) -> tuple[list[dict], int]:
@@ -74,7 +61,10 @@ async def list_products(cur: Cursor, *, query: ProductQuery) -> tuple[list[dict]
     await cur.execute(sql, params)
     rows = await cur.fetchall()
     if rows:
-        return rows, rows[0]["total"]
+        total = rows[0]["total"]
+        for row in rows:
+            del row["total"]
+        return rows, total
     if query.offset == 0:
         return [], 0
     # Past the last page: the window function saw no rows, so count separately.

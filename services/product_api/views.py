@@ -30,7 +30,7 @@ async def list_products(request: web.Request) -> web.Response:
     return cached_json_response(
         request,
         {
-            "items": [queries.to_json(row) for row in rows],
+            "items": rows,
             "total": total,
             "limit": query.limit,
             "offset": query.offset,
@@ -44,7 +44,7 @@ async def get_product(request: web.Request) -> web.Response:
         row = await queries.get_product(cur, product_id=product_id)
     if row is None:
         raise _not_found(product_id)
-    return cached_json_response(request, queries.to_json(row))
+    return cached_json_response(request, row)
 
 
 async def list_categories(request: web.Request) -> web.Response:
@@ -73,7 +73,7 @@ async def create_product(request: web.Request) -> web.Response:
             raise ApiError(409, f"a product with SKU {body.sku} already exists")
         row = await queries.get_product(cur, product_id=product_id)
     location = request.app.router["product"].url_for(id=str(product_id))
-    return json_response(queries.to_json(row), status=201, headers={"Location": str(location)})
+    return json_response(row, status=201, headers={"Location": str(location)})
 
 
 async def patch_product(request: web.Request) -> web.Response:
@@ -92,7 +92,7 @@ async def patch_product(request: web.Request) -> web.Response:
         if not await queries.update_product(cur, product_id=product_id, changes=changes):
             raise _not_found(product_id)
         row = await queries.get_product(cur, product_id=product_id)
-    return json_response(queries.to_json(row))
+    return json_response(row)
 
 
 async def delete_product(request: web.Request) -> web.Response:
@@ -120,7 +120,7 @@ async def adjust_stock(request: web.Request) -> web.Response:
                 409, "the adjustment would make the stock negative", code="stock_conflict"
             )
         row = await queries.get_product(cur, product_id=product_id)
-    return json_response(queries.to_json(row))
+    return json_response(row)
 
 
 async def openapi(_request: web.Request) -> web.Response:
