@@ -74,8 +74,8 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
     settings = app[SETTINGS]
     print_ = fingerprint(order)
     async with db.connection(app) as conn, db.transaction(conn) as cur:
-        locked, now = await queries.try_lock_idempotency_key(cur, key=key)
-        if not locked:
+        claim = await queries.claim_idempotency_key(cur, key=key)
+        if not claim["locked"]:
             metrics.order_rejected("idempotency_conflict")
             raise ApiError(
                 409,
@@ -83,9 +83,8 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
                 code="idempotency_in_flight",
                 headers={"Retry-After": "1"},
             )
-        stored = await queries.stored_response(cur, key=key)
-        if stored is not None:
-            if stored["fingerprint"] != print_:
+        if claim["fingerprint"] is not None:
+            if claim["fingerprint"] != print_:
                 metrics.order_rejected("idempotency_conflict")
                 raise ApiError(
                     422,
@@ -93,9 +92,9 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
                     code="idempotency_key_reused",
                 )
             return Outcome(
-                stored["response_status"],
-                stored["response_body"].encode(),
-                str(stored["order_id"]),
+                claim["response_status"],
+                claim["response_body"].encode(),
+                str(claim["order_id"]),
                 replayed=True,
             )
 
@@ -127,7 +126,7 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
         order_id = uuid.uuid4()
         customer = order.customer.model_dump()
         address = order.shipping_address.model_dump()
-        body = _created_body(order_id, customer, address, lines, total, now)
+        body = _created_body(order_id, customer, address, lines, total, claim["now"])
         await queries.insert_order(
             cur,
             order_id=order_id,

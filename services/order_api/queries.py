@@ -6,44 +6,30 @@ inside the caller's transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiopg import Cursor
+
+from kit.db import Executor
 
 # 64-bit advisory-lock key space for idempotency keys (distinct from the migration lock's).
 IDEMPOTENCY_LOCK_SEED = 0x0DE5
 
 
-async def try_lock_idempotency_key(cur: Cursor, *, key: str) -> tuple[bool, dt.datetime]:
-    """Take the key's transaction-scoped lock if free; also return the transaction's now()."""
-    await cur.execute(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended(%(key)s, %(seed)s)) AS locked,"
-        " now() AS now",
+async def claim_idempotency_key(tx: Executor, *, key: str) -> dict:
+    """Lock `key` for this transaction if free and return its live record (see migration 0002):
+    {locked, now, fingerprint, order_id, response_status, response_body}; the record fields are
+    None when the key is new."""
+    await tx.execute(
+        "SELECT * FROM orders.claim_idempotency_key(%(key)s, %(seed)s)",
         {"key": key, "seed": IDEMPOTENCY_LOCK_SEED},
     )
-    row = await cur.fetchone()
-    return row["locked"], row["now"]
+    return await tx.fetchone()
 
 
-async def stored_response(cur: Cursor, *, key: str) -> dict | None:
-    """The live (unexpired) record of `key`; an expired one is deleted so the key can be reused."""
-    await cur.execute(
-        "SELECT fingerprint, order_id, response_status, response_body, expires_at > now() AS live"
-        " FROM orders.idempotency_keys WHERE key = %(key)s",
-        {"key": key},
-    )
-    row = await cur.fetchone()
-    if row is not None and not row["live"]:
-        await cur.execute("DELETE FROM orders.idempotency_keys WHERE key = %(key)s", {"key": key})
-        return None
-    return row
-
-
-async def reserve_stock(cur: Cursor, *, lines: list[tuple[int, int]]) -> list[dict]:
+async def reserve_stock(cur: Executor, *, lines: list[tuple[int, int]]) -> list[dict]:
     """Reserve (product_id, quantity) lines through the catalog; rows come back in id order."""
     ordered = sorted(lines)
     await cur.execute(
@@ -54,7 +40,7 @@ async def reserve_stock(cur: Cursor, *, lines: list[tuple[int, int]]) -> list[di
 
 
 async def insert_order(
-    cur: Cursor,
+    cur: Executor,
     *,
     order_id: uuid.UUID,
     customer: dict[str, str],
@@ -66,7 +52,7 @@ async def insert_order(
     response_body: str,
     ttl_hours: int,
 ) -> None:
-    """Write the order, its lines and the idempotency record in one statement."""
+    """Write the order, its lines and the idempotency record in one statement, and commit."""
     await cur.execute(
         """
         WITH new_order AS (
@@ -106,6 +92,7 @@ async def insert_order(
             "body": response_body,
             "ttl": ttl_hours,
         },
+        commit=True,
     )
 
 
@@ -124,7 +111,7 @@ ORDER_COLUMNS = """
 """
 
 
-async def get_order(cur: Cursor, *, order_id: uuid.UUID, lock: bool = False) -> dict | None:
+async def get_order(cur: Executor, *, order_id: uuid.UUID, lock: bool = False) -> dict | None:
     await cur.execute(
         f"SELECT {ORDER_COLUMNS} FROM orders.orders o WHERE o.id = %(id)s"  # noqa: S608
         + (" FOR UPDATE OF o" if lock else ""),
@@ -133,7 +120,7 @@ async def get_order(cur: Cursor, *, order_id: uuid.UUID, lock: bool = False) -> 
     return await cur.fetchone()
 
 
-async def list_orders(cur: Cursor, *, email: str, limit: int, offset: int) -> tuple[list, int]:
+async def list_orders(cur: Executor, *, email: str, limit: int, offset: int) -> tuple[list, int]:
     await cur.execute(
         f"SELECT {ORDER_COLUMNS}, count(*) OVER () AS total_count"  # noqa: S608
         " FROM orders.orders o WHERE lower(o.customer_email) = %(email)s"
@@ -150,7 +137,7 @@ async def list_orders(cur: Cursor, *, email: str, limit: int, offset: int) -> tu
     return [], (await cur.fetchone())["n"]
 
 
-async def order_lines(cur: Cursor, *, order_id: uuid.UUID) -> list[tuple[int, int]]:
+async def order_lines(cur: Executor, *, order_id: uuid.UUID) -> list[tuple[int, int]]:
     await cur.execute(
         "SELECT product_id, quantity FROM orders.order_lines WHERE order_id = %(id)s"
         " ORDER BY product_id",
@@ -159,20 +146,20 @@ async def order_lines(cur: Cursor, *, order_id: uuid.UUID) -> list[tuple[int, in
     return [(row["product_id"], row["quantity"]) for row in await cur.fetchall()]
 
 
-async def release_stock(cur: Cursor, *, lines: list[tuple[int, int]]) -> None:
+async def release_stock(cur: Executor, *, lines: list[tuple[int, int]]) -> None:
     await cur.execute(
         "SELECT catalog.release_stock(%(ids)s::bigint[], %(quantities)s::integer[])",
         {"ids": [pid for pid, _ in lines], "quantities": [qty for _, qty in lines]},
     )
 
 
-async def set_status(cur: Cursor, *, order_id: uuid.UUID, status: str) -> None:
+async def set_status(cur: Executor, *, order_id: uuid.UUID, status: str) -> None:
     await cur.execute(
         "UPDATE orders.orders SET status = %(status)s, updated_at = now() WHERE id = %(id)s",
         {"id": str(order_id), "status": status},
     )
 
 
-async def purge_expired_keys(cur: Cursor) -> int:
+async def purge_expired_keys(cur: Executor) -> int:
     await cur.execute("DELETE FROM orders.idempotency_keys WHERE expires_at <= now()")
     return cur.rowcount

@@ -9,8 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aiopg import Cursor
-
+from kit.db import Executor
 from product_api.models import ProductQuery
 
 PRODUCT_COLUMNS = """
@@ -29,7 +28,7 @@ SORTS = {
 }
 
 
-async def list_products(cur: Cursor, *, query: ProductQuery) -> tuple[list[dict], int]:
+async def list_products(cur: Executor, *, query: ProductQuery) -> tuple[list[dict], int]:
     """One page of active products matching `query`, and the total number of matches."""
     where = ["p.active"]
     params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
@@ -75,7 +74,7 @@ async def list_products(cur: Cursor, *, query: ProductQuery) -> tuple[list[dict]
     return [], (await cur.fetchone())["total"]
 
 
-async def get_product(cur: Cursor, *, product_id: int) -> dict | None:
+async def get_product(cur: Executor, *, product_id: int) -> dict | None:
     await cur.execute(
         f"SELECT {PRODUCT_COLUMNS} {FROM_ACTIVE} WHERE p.active AND p.id = %(id)s",
         {"id": product_id},
@@ -83,7 +82,7 @@ async def get_product(cur: Cursor, *, product_id: int) -> dict | None:
     return await cur.fetchone()
 
 
-async def list_categories(cur: Cursor) -> list[dict]:
+async def list_categories(cur: Executor) -> list[dict]:
     await cur.execute(
         """
         SELECT c.slug, c.name, count(p.id) AS product_count
@@ -96,13 +95,13 @@ async def list_categories(cur: Cursor) -> list[dict]:
     return await cur.fetchall()
 
 
-async def category_id(cur: Cursor, *, slug: str) -> int | None:
+async def category_id(cur: Executor, *, slug: str) -> int | None:
     await cur.execute("SELECT id FROM catalog.categories WHERE slug = %(slug)s", {"slug": slug})
     row = await cur.fetchone()
     return None if row is None else row["id"]
 
 
-async def ensure_category(cur: Cursor, *, slug: str, name: str) -> int:
+async def ensure_category(cur: Executor, *, slug: str, name: str) -> int:
     await cur.execute(
         """
         INSERT INTO catalog.categories (slug, name) VALUES (%(slug)s, %(name)s)
@@ -114,13 +113,13 @@ async def ensure_category(cur: Cursor, *, slug: str, name: str) -> int:
     return (await cur.fetchone())["id"]
 
 
-async def sku_exists(cur: Cursor, *, sku: str) -> bool:
+async def sku_exists(cur: Executor, *, sku: str) -> bool:
     await cur.execute("SELECT 1 FROM catalog.products WHERE sku = %(sku)s", {"sku": sku})
     return await cur.fetchone() is not None
 
 
 async def insert_product(
-    cur: Cursor, *, sku: str, name: str, description: str, category_id: int, price: Decimal,
+    cur: Executor, *, sku: str, name: str, description: str, category_id: int, price: Decimal,
     stock: int,
 ) -> int | None:  # fmt: skip
     """The new product's id, or None when the SKU is taken."""
@@ -147,7 +146,7 @@ async def insert_product(
 UPDATABLE = ("name", "description", "category_id", "price")
 
 
-async def update_product(cur: Cursor, *, product_id: int, changes: dict[str, Any]) -> bool:
+async def update_product(cur: Executor, *, product_id: int, changes: dict[str, Any]) -> bool:
     """Apply `changes` (keys from UPDATABLE) to an active product; False when it does not exist."""
     assignments = [f"{column} = %({column})s" for column in UPDATABLE if column in changes]
     assignments.append("updated_at = now()")
@@ -159,7 +158,7 @@ async def update_product(cur: Cursor, *, product_id: int, changes: dict[str, Any
     return cur.rowcount == 1
 
 
-async def deactivate_product(cur: Cursor, *, product_id: int) -> bool:
+async def deactivate_product(cur: Executor, *, product_id: int) -> bool:
     await cur.execute(
         "UPDATE catalog.products SET active = false, updated_at = now()"
         " WHERE id = %(id)s AND active",
@@ -168,7 +167,7 @@ async def deactivate_product(cur: Cursor, *, product_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def adjust_stock(cur: Cursor, *, product_id: int, delta: int) -> str:
+async def adjust_stock(cur: Executor, *, product_id: int, delta: int) -> str:
     """Add `delta` to the stock in one statement: 'ok', 'not_found' or 'negative'."""
     await cur.execute(
         """
