@@ -1,0 +1,67 @@
+"""The README's commands, paths and links point at things that exist."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+DOCS = [ROOT / "README.md", *sorted(ROOT.glob("*/README.md")), ROOT / "hack" / "CLUSTER.md"]
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    in_code = False
+    found = set()
+    for line in path.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and line.startswith("#"):
+            found.add(slug(line.lstrip("#")))
+    return found
+
+
+def test_make_targets_in_the_readme_exist():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, flags=re.M))
+    code = "\n".join(re.findall(r"```.*?```|`[^`]+`", README, flags=re.S))
+    used = set(re.findall(r"\bmake ([a-z][\w-]*)", code))
+    assert {"run", "test"} <= used
+    assert used <= targets, used - targets
+
+
+def test_paths_named_in_the_readme_exist():
+    paths = set(
+        re.findall(r"`((?:hack|services|manifests|tekton|monitoring|tests)/[\w./-]+)", README)
+    )
+    paths |= set(re.findall(r"\b(hack/[\w.-]+)", README))
+    assert len(paths) > 10
+    missing = sorted(p for p in paths if not (ROOT / p.rstrip(".")).exists())
+    assert missing == []
+
+
+def test_webhook_samples_named_in_the_readme_exist():
+    for sample in re.findall(r"--sample ([\w-]+)", README):
+        assert (ROOT / "tests" / "tekton" / "webhooks" / f"{sample}.json").exists(), sample
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_and_anchors_resolve(doc):
+    text = doc.read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"^[a-z]+://", target) or target.startswith("mailto:"):
+            continue
+        path_part, _, anchor = target.partition("#")
+        linked = (doc.parent / path_part).resolve() if path_part else doc
+        assert linked.exists(), f"{doc.name}: link to missing {target}"
+        if anchor and linked.suffix == ".md":
+            assert anchor in anchors(linked), (
+                f"{doc.name}: no heading for #{anchor} in {linked.name}"
+            )
