@@ -167,3 +167,20 @@ class DatabaseSettings:
         if settings.pool_min > settings.pool_max:
             raise ConfigError("DB_POOL_MIN must be <= DB_POOL_MAX")
         return settings
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What every API service needs: HTTP, its database, and the admin token of its writes."""
+
+    http: HttpSettings
+    database: DatabaseSettings
+    admin_token: Secret
+
+    @classmethod
+    def fields_from_env(cls, env: Env, *, default_port: int) -> dict[str, object]:
+        return {
+            "http": HttpSettings.from_env(env, default_port=default_port),
+            "database": DatabaseSettings.from_env(env),
+            "admin_token": env.secret("ADMIN_TOKEN", min_length=16),
+        }

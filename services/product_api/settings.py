@@ -5,23 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kit.settings import DatabaseSettings, Env, HttpSettings, Secret
+from kit.settings import ApiSettings, Env
 
 SERVICE = "product-api"
 DEFAULT_PORT = 5000
 
 
 @dataclass(frozen=True)
-class Settings:
-    http: HttpSettings
-    database: DatabaseSettings
-    admin_token: Secret
+class Settings(ApiSettings):
+    pass
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    env = Env(environ)
-    return Settings(
-        http=HttpSettings.from_env(env, default_port=DEFAULT_PORT),
-        database=DatabaseSettings.from_env(env),
-        admin_token=env.secret("ADMIN_TOKEN", min_length=16),
-    )
+    return Settings(**Settings.fields_from_env(Env(environ), default_port=DEFAULT_PORT))

@@ -55,5 +55,15 @@ async def sql(empty_db: str):
 
 
 @pytest.fixture
+def pg_server():
+    """The suite's own PostgreSQL server, for tests that stop and start it."""
+    server = pg.server()
+    if server is None:
+        pytest.skip("TEST_DATABASE_URL points at a server this suite cannot stop")
+    yield server
+    server.start()  # whatever happened, leave the shared server running
+
+
+@pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

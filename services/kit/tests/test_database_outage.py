@@ -3,29 +3,17 @@ without restarting the process; requests meanwhile get a fast 503 in the error s
 
 import time
 
-import pytest
-
 from product_api.app import create_app
 from product_api.settings import load_settings
-from support import pg
 from support.fixtures import service_env
 
 
-@pytest.fixture
-def server():
-    server = pg.server()
-    if server is None:
-        pytest.skip("TEST_DATABASE_URL points at a server this suite cannot stop")
-    yield server
-    server.start()  # whatever happened, leave the shared server running
-
-
-async def test_readiness_and_503_follow_the_database(aiohttp_client, empty_db, server):
+async def test_readiness_and_503_follow_the_database(aiohttp_client, empty_db, pg_server):
     client = await aiohttp_client(create_app(load_settings(service_env())))
     assert (await client.get("/ready")).status == 200
     assert (await client.get("/products")).status == 200
 
-    server.stop()
+    pg_server.stop()
     ready = await client.get("/ready")
     assert ready.status == 503
     assert (await ready.json())["checks"]["database"] == "unavailable"
@@ -38,7 +26,7 @@ async def test_readiness_and_503_follow_the_database(aiohttp_client, empty_db, s
     assert elapsed < 5  # bounded by the acquire/connect timeouts, never a hang
     assert (await client.get("/health")).status == 200  # liveness never asks the database
 
-    server.start()
+    pg_server.start()
     deadline = time.monotonic() + 10
     while (await client.get("/ready")).status != 200:
         assert time.monotonic() < deadline, "readiness did not recover"

@@ -5,21 +5,11 @@ accepted is cut."""
 import asyncio
 
 import aiohttp
-import pytest
 
 from support import pg
 from support.fixtures import service_env
 from support.orders import new_key, order_body
 from support.procs import start_service
-
-
-@pytest.fixture
-def db_server():
-    server = pg.server()
-    if server is None:
-        pytest.skip("TEST_DATABASE_URL points at a server this suite cannot stop")
-    yield server
-    server.start()
 
 
 async def post_order(session, url, body):
@@ -33,7 +23,7 @@ async def post_order(session, url, body):
         return "connection-error", repr(exc)
 
 
-async def test_orders_acknowledged_survive_a_database_crash(products, sql, db_server, empty_db):
+async def test_orders_acknowledged_survive_a_database_crash(products, sql, pg_server, empty_db):
     await sql("UPDATE catalog.products SET stock = 100000 WHERE id = 1")
     service = start_service(
         "order_api", service_env(DB_ACQUIRE_TIMEOUT_SECONDS="0.5", DB_POOL_MAX="10")
@@ -48,9 +38,9 @@ async def test_orders_acknowledged_survive_a_database_crash(products, sql, db_se
 
             burst = asyncio.gather(*(client_loop() for _ in range(8)))
             await asyncio.sleep(0.4)
-            await asyncio.to_thread(db_server.stop, "immediate")  # a crash, not a clean stop
+            await asyncio.to_thread(pg_server.stop, "immediate")  # a crash, not a clean stop
             await asyncio.sleep(1.0)
-            await asyncio.to_thread(db_server.start)
+            await asyncio.to_thread(pg_server.start)
             await burst
             # recovered without a restart
             service.wait_until("/ready", 200, timeout=15)
