@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -227,10 +228,18 @@ func (r *renderer) deliver(d Delivery) (Outcome, error) {
 	return out, nil
 }
 
+// A TriggerTemplate param that no binding gives and that has no default is not an error in
+// Triggers: the created object keeps the placeholder text, which only fails later, in a step.
+var unresolvedTemplateParam = regexp.MustCompile(`\$\(tt\.params\.[^)]*\)`)
+
 // validateCreated checks a created object as the API server and Tekton's webhook would, and
 // against the repository's Pipeline.
 func (r *renderer) validateCreated(raw []byte) []string {
 	var findings []string
+	for _, p := range unresolvedTemplateParam.FindAll(raw, -1) {
+		findings = append(findings, fmt.Sprintf(
+			"created object keeps %s: no binding of the trigger gives that param and the TriggerTemplate has no default", p))
+	}
 	pr := &pipelinev1.PipelineRun{}
 	if err := decodeStrict(raw, pr); err != nil {
 		return []string{"created object: strict decoding failed: " + err.Error()}

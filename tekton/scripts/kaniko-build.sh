@@ -11,6 +11,9 @@
 #   PUSH        "true" pushes; "false" builds only (pull requests)
 #   CACHE       "true" uses and fills the layer cache repository CACHE_REPO
 #   CACHE_REPO  default: $REGISTRY/techcommerce/cache
+#   INSECURE_REGISTRY  "true" for a registry that speaks plain HTTP or has an untrusted
+#               certificate (a local kind registry): pushes and the layer cache use it anyway
+#               (kaniko --insecure --skip-tls-verify); "false" (default) insists on verified HTTPS
 #   SOURCE_DIR  the checkout; build context is SOURCE_DIR/services
 #   EXECUTOR    kaniko executor (default /kaniko/executor)
 #   DIGEST_FILE where kaniko writes the digest (default /tmp/kaniko-digest)
@@ -25,6 +28,7 @@ set -eu
 BRANCH=${BRANCH:-}
 PUSH=${PUSH:-true}
 CACHE=${CACHE:-true}
+INSECURE_REGISTRY=${INSECURE_REGISTRY:-false}
 SOURCE_DIR=${SOURCE_DIR:-.}
 EXECUTOR=${EXECUTOR:-/kaniko/executor}
 DIGEST_FILE=${DIGEST_FILE:-/tmp/kaniko-digest}
@@ -42,11 +46,23 @@ case "$COMMIT" in
     exit 2
     ;;
 esac
+case "$INSECURE_REGISTRY" in
+  true | false) ;;
+  *)
+    echo "kaniko-build: INSECURE_REGISTRY must be true or false, got '$INSECURE_REGISTRY'" >&2
+    exit 2
+    ;;
+esac
 REGISTRY=${REGISTRY%/}
 CACHE_REPO=${CACHE_REPO:-$REGISTRY/techcommerce/cache}
 
 if [ "${DOCKER_CONFIG_BOUND:-false}" = true ]; then
   export DOCKER_CONFIG="$DOCKER_CONFIG_DIR"
+  if [ ! -f "$DOCKER_CONFIG_DIR/config.json" ]; then
+    echo "kaniko-build: warning: the docker-config workspace has no config.json, so kaniko" \
+      "pushes without credentials; bind the registry Secret with its .dockerconfigjson key" \
+      "mapped to config.json (items, or tkn's item=.dockerconfigjson=config.json)" >&2
+  fi
 fi
 
 package=$(printf '%s' "$SERVICE" | tr '-' '_')
@@ -72,6 +88,9 @@ if [ "$CACHE" = true ]; then
 fi
 if [ "$PUSH" != true ]; then
   set -- "$@" --no-push
+fi
+if [ "$INSECURE_REGISTRY" = true ]; then
+  set -- "$@" --insecure --skip-tls-verify
 fi
 
 echo "kaniko-build: $EXECUTOR $*"

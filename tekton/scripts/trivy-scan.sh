@@ -13,6 +13,8 @@
 #   TRIVY           the trivy command (default: trivy)
 #   TRIVY_CACHE_DIR vulnerability DB cache (trivy reads it from the environment itself)
 #   DOCKER_CONFIG_BOUND, DOCKER_CONFIG_DIR  optional registry credentials for image mode
+#   INSECURE_REGISTRY  "true" lets image mode pull from a plain-HTTP or untrusted-TLS registry
+#                   (trivy --insecure; a local kind registry); default "false"
 # Every scan runs even if an earlier one failed; the exit status is 1 when any scan found a
 # blocking finding, 2 on a usage error.
 set -eu
@@ -23,6 +25,14 @@ IGNORE_FILE=${IGNORE_FILE:-tekton/trivyignore}
 SEVERITY=${SEVERITY:-HIGH,CRITICAL}
 IGNORE_UNFIXED=${IGNORE_UNFIXED:-false}
 TRIVY=${TRIVY:-trivy}
+INSECURE_REGISTRY=${INSECURE_REGISTRY:-false}
+case "$INSECURE_REGISTRY" in
+  true | false) ;;
+  *)
+    echo "trivy-scan: INSECURE_REGISTRY must be true or false, got '$INSECURE_REGISTRY'" >&2
+    exit 2
+    ;;
+esac
 
 if [ "${DOCKER_CONFIG_BOUND:-false}" = true ]; then
   export DOCKER_CONFIG="$DOCKER_CONFIG_DIR"
@@ -95,7 +105,11 @@ case "$mode" in
       esac
       name=${ref%@*}
       name=${name##*/}
-      scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret "$ref"
+      if [ "$INSECURE_REGISTRY" = true ]; then
+        scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret --insecure "$ref"
+      else
+        scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret "$ref"
+      fi
     done
     ;;
   *) usage ;;

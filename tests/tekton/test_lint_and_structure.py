@@ -4,6 +4,7 @@ the pipelines that the validators cannot know is intended (gates, guards, timeou
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -144,3 +145,73 @@ def test_run_examples_use_volume_claim_templates_and_the_pvc_cleanup():
         assert doc["metadata"]["annotations"]["tekton.dev/auto-cleanup-pvc"] == "true"
         shared = next(w for w in doc["spec"]["workspaces"] if w["name"] == "shared")
         assert "volumeClaimTemplate" in shared
+
+
+def _task(name: str) -> dict:
+    return yaml.safe_load((TEKTON / "tasks" / name / f"{name}.yaml").read_text())
+
+
+def _param(params: list[dict], name: str) -> dict:
+    return next(p for p in params if p["name"] == name)
+
+
+@pytest.mark.parametrize(("task", "step"), [("kaniko-build", 0), ("trivy-image", 0)])
+def test_insecure_registry_reaches_the_tool_through_env(task, step):
+    """A plain-HTTP registry (kind) must be opted into: a string param defaulting to "false",
+    handed to the script as INSECURE_REGISTRY (never interpolated into the script text)."""
+    spec = _task(task)["spec"]
+    assert _param(spec["params"], "insecure-registry") == {
+        "name": "insecure-registry",
+        "type": "string",
+        "description": _param(spec["params"], "insecure-registry")["description"],
+        "default": "false",
+    }
+    env = {e["name"]: e.get("value") for e in spec["steps"][step]["env"]}
+    assert env["INSECURE_REGISTRY"] == "$(params.insecure-registry)"
+    assert "insecure-registry" not in spec["steps"][step]["script"]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "tasks"), [("cd", ["build", "trivy-image"]), ("ci", ["build"])]
+)
+def test_insecure_registry_is_a_pipeline_param_passed_to_build_and_scan(pipeline, tasks):
+    doc = load(pipeline)
+    assert _param(doc["spec"]["params"], "insecure-registry")["default"] == "false"
+    by_name = tasks_by_name(doc)
+    for name in tasks:
+        assert {"name": "insecure-registry", "value": "$(params.insecure-registry)"} in (
+            by_name[name]["params"]
+        ), name
+
+
+DOCKER_CONFIG_MAPPING = [{"key": ".dockerconfigjson", "path": "config.json"}]
+TKN_DOCKER_CONFIG = r"(?:-w|--workspace)[ =](name=docker-config,[^\s\\]+)"
+
+
+def test_every_docker_config_binding_gives_kaniko_a_config_json():
+    """kaniko and trivy read DOCKER_CONFIG/config.json; the registry Secret (type
+    kubernetes.io/dockerconfigjson) holds .dockerconfigjson. Every binding, in YAML or as a tkn
+    flag in the docs, maps one to the other."""
+    yaml_bindings = 0
+    for path in sorted(TEKTON.rglob("*.yaml")):
+        if "node_modules" in path.parts:
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            stack = [doc]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, list):
+                    stack.extend(node)
+                elif isinstance(node, dict):
+                    if node.get("name") == "docker-config" and "secret" in node:
+                        assert node["secret"].get("items") == DOCKER_CONFIG_MAPPING, path
+                        yaml_bindings += 1
+                    stack.extend(node.values())
+    assert yaml_bindings >= 2, "tekton/runs/cd-run.yaml and TriggerTemplate cd bind it"
+    docs = [TEKTON / "README.md", *sorted(TEKTON.glob("tasks/*/README.md"))]
+    flags = [(p, m) for p in docs for m in re.findall(TKN_DOCKER_CONFIG, p.read_text())]
+    assert flags, "tekton/README.md shows tkn pipeline start cd with docker-config"
+    for path, flag in flags:
+        fields = flag.split(",")
+        if any(f.startswith("secret=") for f in fields):
+            assert "item=.dockerconfigjson=config.json" in fields, (path, flag)

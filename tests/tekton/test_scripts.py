@@ -414,6 +414,8 @@ def test_kaniko_build_command_tags_caches_and_results(recorder, tmp_path):
     assert "--label=org.opencontainers.image.source=https://github.com/o/r" in args
     assert "--reproducible" in args
     assert "--no-push" not in args
+    assert "--insecure" not in args, "verified HTTPS unless the registry is declared insecure"
+    assert "--skip-tls-verify" not in args
     assert results["url"].read_text() == f"{repo}:{COMMIT}"
     assert results["digest"].read_text() == DIGEST
     assert results["ref"].read_text() == f"{repo}@{DIGEST}"
@@ -451,6 +453,63 @@ def test_kaniko_build_refuses_bad_input(recorder, tmp_path, env, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert not recorder[1].exists(), "the executor must not run"
+
+
+def test_kaniko_build_insecure_registry_pushes_over_plain_http(recorder, tmp_path):
+    """A plain-HTTP registry (kind's kind-registry:5000) needs --insecure (HTTP for the push and
+    the layer cache) and --skip-tls-verify; the push still reports its digest."""
+    result, results = kaniko(
+        recorder,
+        tmp_path,
+        SERVICE="product-api",
+        REGISTRY="kind-registry:5000",
+        COMMIT=COMMIT,
+        INSECURE_REGISTRY="true",
+    )
+    assert result.returncode == 0, result.stderr
+    [args] = calls(recorder[1])
+    assert args.count("--insecure") == 1
+    assert args.count("--skip-tls-verify") == 1
+    assert "--cache-repo=kind-registry:5000/techcommerce/cache" in args
+    assert "--no-push" not in args
+    assert results["ref"].read_text() == f"kind-registry:5000/techcommerce/product-api@{DIGEST}"
+
+
+@pytest.mark.parametrize("value", ["True", "yes", "1", "true; reboot"])
+def test_kaniko_build_refuses_an_unclear_insecure_registry(recorder, tmp_path, value):
+    result, _ = kaniko(
+        recorder,
+        tmp_path,
+        SERVICE="frontend",
+        REGISTRY="r.example",
+        COMMIT=COMMIT,
+        INSECURE_REGISTRY=value,
+    )
+    assert result.returncode == 2
+    assert "INSECURE_REGISTRY must be true or false" in result.stderr
+    assert not recorder[1].exists(), "the executor must not run"
+
+
+def test_kaniko_build_warns_when_the_docker_config_has_no_config_json(recorder, tmp_path):
+    """A registry Secret bound without items shows kaniko .dockerconfigjson, not config.json."""
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / ".dockerconfigjson").write_text('{"auths": {}}')
+    env = {
+        "SERVICE": "frontend",
+        "REGISTRY": "r.example",
+        "COMMIT": COMMIT,
+        "DOCKER_CONFIG_BOUND": "true",
+        "DOCKER_CONFIG_DIR": str(config),
+    }
+    result, _ = kaniko(recorder, tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert "no config.json" in result.stderr
+    assert "item=.dockerconfigjson=config.json" in result.stderr
+    (config / "config.json").write_text('{"auths": {}}')
+    result, _ = kaniko(recorder, tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert "config.json" not in result.stderr
 
 
 def test_kaniko_build_fails_when_the_push_gives_no_digest(recorder, tmp_path):
@@ -523,6 +582,31 @@ def test_trivy_image_scans_every_image_by_digest(recorder, tmp_path):
     assert [c[3] for c in scans] == refs, "both images are scanned even after a failure"
     assert scans[0][:3] == ["image", "--scanners", "vuln,secret"]
     assert str(tmp_path / "reports" / "trivy-image-frontend.json") in scans[1]
+
+
+def test_trivy_image_insecure_registry(recorder, tmp_path):
+    ref = f"kind-registry:5000/techcommerce/order-api@{DIGEST}"
+    result = trivy(recorder, tmp_path, "image", ref)
+    assert result.returncode == 0, result.stderr
+    [scan] = [c for c in calls(recorder[1]) if c[0] == "image"]
+    assert "--insecure" not in scan
+    recorder[1].unlink()
+    result = trivy(recorder, tmp_path, "image", ref, INSECURE_REGISTRY="true")
+    assert result.returncode == 0, result.stderr
+    [scan] = [c for c in calls(recorder[1]) if c[0] == "image"]
+    assert scan[:5] == ["image", "--scanners", "vuln,secret", "--insecure", ref]
+    # The source scan talks to no image registry: the flag stays out of it.
+    recorder[1].unlink()
+    assert trivy(recorder, tmp_path, "fs", INSECURE_REGISTRY="true").returncode == 0
+    assert "--insecure" not in calls(recorder[1])[0]
+
+
+def test_trivy_refuses_an_unclear_insecure_registry(recorder, tmp_path):
+    ref = f"kind-registry:5000/techcommerce/order-api@{DIGEST}"
+    result = trivy(recorder, tmp_path, "image", ref, INSECURE_REGISTRY="yes")
+    assert result.returncode == 2
+    assert "INSECURE_REGISTRY must be true or false" in result.stderr
+    assert not recorder[1].exists()
 
 
 def test_trivy_image_refuses_a_tag(recorder, tmp_path):

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tekton.tekton_helpers import ROOT, TEKTON, edit, run
 
@@ -36,6 +37,14 @@ def params(run_obj: dict) -> dict[str, str]:
     return {p["name"]: p["value"] for p in run_obj["spec"]["params"]}
 
 
+def cluster_binding(tekton_dir: Path = TEKTON) -> dict[str, str]:
+    """The params of TriggerBinding techcommerce-cluster: what a cluster sets in one place."""
+    doc = yaml.safe_load((tekton_dir / "triggers" / "cluster.yaml").read_text())
+    assert doc["kind"] == "TriggerBinding"
+    assert doc["metadata"]["name"] == "techcommerce-cluster"
+    return {p["name"]: p["value"] for p in doc["spec"]["params"]}
+
+
 # sample -> (pipeline, trigger, expected params, expected labels)
 CREATES = {
     "push-main-one-service": (
@@ -47,6 +56,7 @@ CREATES = {
             "branch": "main",
             "services": "product-api",
             "stop-after-staging": "false",
+            **cluster_binding(),
         },
         {"techcommerce.dev/branch": "main", "techcommerce.dev/services": "product-api"},
     ),
@@ -55,7 +65,12 @@ CREATES = {
     "push-develop-two-services": (
         "cd",
         "cd-develop",
-        {"branch": "develop", "services": "order-api,frontend", "stop-after-staging": "true"},
+        {
+            "branch": "develop",
+            "services": "order-api,frontend",
+            "stop-after-staging": "true",
+            **cluster_binding(),
+        },
         {"techcommerce.dev/services": "order-api.frontend"},
     ),
     "push-feature-branch-with-slash": (
@@ -180,6 +195,43 @@ def test_an_invalid_created_pipeline_run_fails_the_render(validator, tekton_copy
     assert result.returncode == 1
     findings = outcomes["push-main-one-service"]["findings"]
     assert any('param "stop-after-stage" is not declared by Pipeline "cd"' in f for f in findings)
+
+
+def test_every_created_run_has_its_template_params_resolved(outcomes):
+    for sample in CREATES:
+        for pr in outcomes[sample]["pipelineRuns"]:
+            assert "$(tt." not in json.dumps(pr), sample
+
+
+def test_the_cluster_binding_is_where_cd_runs_get_their_registry(validator, tekton_copy):
+    """One place per cluster: changing TriggerBinding techcommerce-cluster (as hack/cluster-up
+    does for kind) changes the registry of every cd run the webhooks start, and nothing else."""
+    assert set(cluster_binding()) == {"registry", "insecure-registry"}
+    assert "registry.example.com" not in (TEKTON / "triggers" / "templates.yaml").read_text()
+    binding = tekton_copy / "triggers" / "cluster.yaml"
+    edit(binding, "registry.example.com/shop", "kind-registry:5000")
+    edit(binding, 'value: "false"', 'value: "true"')
+    samples = ["push-main-one-service", "push-develop-two-services", "pull-request-opened"]
+    result, outcomes = render(validator, samples, resources=tekton_copy)
+    assert result.returncode == 0, result.stderr
+    for sample in samples[:2]:
+        [pr] = outcomes[sample]["pipelineRuns"]
+        assert outcomes[sample]["findings"] == []
+        assert params(pr)["registry"] == "kind-registry:5000"
+        assert params(pr)["insecure-registry"] == "true"
+    # ci builds push nothing: they keep the ci Pipeline's own default.
+    [ci] = outcomes["pull-request-opened"]["pipelineRuns"]
+    assert "registry" not in params(ci)
+
+
+def test_a_cd_trigger_without_the_cluster_binding_fails_the_render(validator, tekton_copy):
+    """Without the binding Triggers still creates the run, carrying the text
+    $(tt.params.registry); the render reports it."""
+    edit(tekton_copy / "triggers" / "triggers.yaml", "    - ref: techcommerce-cluster\n", "")
+    result, outcomes = render(validator, ["push-main-one-service"], resources=tekton_copy)
+    assert result.returncode == 1
+    findings = outcomes["push-main-one-service"]["findings"]
+    assert any("keeps $(tt.params.registry)" in f for f in findings), findings
 
 
 def test_a_cel_mistake_shows_in_the_render(validator, tekton_copy):
