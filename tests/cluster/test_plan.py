@@ -350,7 +350,7 @@ def test_monitoring_and_tekton_resources_are_applied_as_laid_out(plan: Plan):
 
 def test_secrets_tekton_references_are_created_by_the_plan(plan: Plan):
     """Every secretName in tekton/ (run examples, triggers) is a Secret cluster-up creates, with
-    the key the reference names."""
+    the keys the reference names (secretKey, items)."""
     created: dict[str, set[str]] = {}
     for cmd in plan.find("kubectl", "create", "secret"):
         keys = set()
@@ -369,6 +369,8 @@ def test_secrets_tekton_references_are_created_by_the_plan(plan: Plan):
                 if isinstance(name, str) and "$(" not in name:
                     key = node.get("secretKey")
                     referenced.append((name, key if isinstance(key, str) else None, str(path)))
+                    for item in node.get("items") or []:
+                        referenced.append((name, item["key"], str(path)))
     assert referenced, "tekton/ references no Secret at all?"
     for name, key, path in referenced:
         assert name in created, f"{path} needs Secret {name}, which cluster-up does not create"
@@ -448,9 +450,10 @@ def test_what_the_plan_waits_for_is_what_it_applied(
     assert checked == 10
 
 
-def test_registry_secret_serves_kaniko_however_the_workspace_is_bound(plan: Plan):
-    """kaniko reads DOCKER_CONFIG/config.json. tekton/runs and the TriggerTemplates map the
-    key .dockerconfigjson to config.json; `tkn --workspace ...,secret=` mounts keys as named."""
+def test_registry_secret_is_the_standard_dockerconfigjson(plan: Plan):
+    """One convention: the Secret holds only .dockerconfigjson, and every docker-config binding
+    maps that key to the config.json kaniko reads (tests/cluster/test_registry.py checks the
+    bindings)."""
     create = next(
         c
         for c in plan.find("kubectl", "create", "secret")
@@ -458,4 +461,4 @@ def test_registry_secret_serves_kaniko_however_the_workspace_is_bound(plan: Plan
     )
     assert create.option("--type") == "kubernetes.io/dockerconfigjson"
     keys = {w.split("=")[1] for w in create.words if w.startswith("--from-file=")}
-    assert keys == {".dockerconfigjson", "config.json"}
+    assert keys == {".dockerconfigjson"}
