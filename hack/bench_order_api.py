@@ -11,14 +11,21 @@ the 201 answers wrk saw. Targets (issue 3): >= 800 orders/s, p99 < 50 ms.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import uuid
 
 import aiopg
 
-from bench.common import ADMIN_TOKEN, database, need, pinned_process, python_env, run_module, wrk
+from bench.common import (
+    ADMIN_TOKEN,
+    arguments,
+    database,
+    pinned_process,
+    python_env,
+    run_module,
+    wrk,
+)
 from localpg import free_port
 
 PRODUCTS = 1000
@@ -84,11 +91,7 @@ async def verify(url: str, first: int, last: int) -> tuple[int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    need("wrk")
+    args = arguments(__doc__)
     with database() as url:
         env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, DB_POOL_MAX="16")
         run_module("kit.migrate", env)

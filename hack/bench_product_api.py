@@ -10,13 +10,12 @@ Targets (issue 2): real >= 90% of bare throughput, p99 < 20 ms.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from bench.common import (
     ADMIN_TOKEN,
+    arguments,
     database,
-    need,
     pinned_process,
     python_env,
     run_module,
@@ -40,11 +39,7 @@ end
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    need("wrk")
+    args = arguments(__doc__)
     with database() as url:
         env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="INFO")
         run_module("kit.migrate", env)

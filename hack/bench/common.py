@@ -6,6 +6,7 @@ CPU 0; wrk and PostgreSQL share CPU 1 (`taskset`), so the service gets one core 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -152,3 +153,13 @@ def wrk(
         errors.append("socket errors: " + match.group(1))
     cpu_us = (target.cpu_seconds() - cpu_before) / max(total, 1) * 1e6
     return WrkResult(name, rps, p50, p99, total, "; ".join(errors), cpu_us)
+
+
+def arguments(doc: str) -> argparse.Namespace:
+    """The options every benchmark takes; also checks that wrk is installed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="per case")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    need("wrk")
+    return args
