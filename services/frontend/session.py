@@ -133,6 +133,13 @@ def csrf_token(request: web.Request) -> str:
     return token
 
 
+async def checked_form(request: web.Request) -> Any:
+    """The posted form, once its CSRF token matched this session's (else CsrfRejected)."""
+    form = await request.post()
+    check_csrf(request, form)
+    return form
+
+
 def check_csrf(request: web.Request, form: Any) -> None:
     """Raise CsrfRejected unless the form carries this session's token."""
     expected = get_session(request).get("csrf")

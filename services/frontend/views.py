@@ -25,7 +25,7 @@ from frontend.forms import (
 )
 from frontend.keys import ORDERS, PRODUCTS
 from frontend.pages import PageError, flash, redirect, render
-from frontend.session import check_csrf, get_session
+from frontend.session import checked_form, get_session
 
 LOW_STOCK = 5
 RECENT_ORDERS = 10  # order ids this browser may open without looking them up again
@@ -111,8 +111,7 @@ async def cart_page(request: web.Request) -> web.Response:
 
 
 async def cart_add(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    form = await checked_form(request)
     product_id = positive_id(str(form.get("product_id", "")))
     if product_id is None:
         raise _product_not_found()
@@ -143,8 +142,7 @@ async def cart_add(request: web.Request) -> web.Response:
 
 
 async def cart_update(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    form = await checked_form(request)
     product_id = positive_id(request.match_info["id"])
     cart = Cart(get_session(request))
     if product_id is None or not cart.quantity(product_id):
@@ -169,8 +167,7 @@ async def cart_update(request: web.Request) -> web.Response:
 
 
 async def cart_remove(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    await checked_form(request)
     product_id = positive_id(request.match_info["id"])
     cart = Cart(get_session(request))
     if product_id is not None and cart.quantity(product_id):
@@ -217,8 +214,7 @@ async def checkout_form(request: web.Request) -> web.Response:
 
 
 async def checkout_submit(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    form = await checked_form(request)
     session = get_session(request)
     key = str(form.get("idempotency_key", ""))
     checkouts = session.get("checkouts") if isinstance(session.get("checkouts"), dict) else {}
@@ -372,8 +368,7 @@ async def lookup_form(request: web.Request) -> web.Response:
 
 
 async def lookup_submit(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    form = await checked_form(request)
     order_id = str(form.get("order_id", "")).strip().lower()
     email = str(form.get("email", "")).strip()
     context = {"order_id": order_id[:64], "email": email[:254]}
@@ -390,8 +385,7 @@ async def lookup_submit(request: web.Request) -> web.Response:
 
 
 async def cancel_order(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(request, form)
+    await checked_form(request)
     order_id = request.match_info["id"]
     if not _may_view(request, order_id):
         return redirect("/orders/lookup?" + urlencode({"order_id": order_id}))
