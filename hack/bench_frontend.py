@@ -148,7 +148,7 @@ def main() -> int:
             "DRAIN_SECONDS": "0",
             "DB_POOL_MAX": "20",
         }
-        subprocess.run([sys.executable, "-m", "kit.migrate"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "db.migrate"], env=env, check=True)
         subprocess.run([sys.executable, "-m", "product_api.seed"], env=env, check=True)
         ports = {name: free_port() for name in ("product", "order", "frontend")}
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}

@@ -94,7 +94,7 @@ def main() -> int:
     args = arguments(__doc__)
     with database() as url:
         env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, DB_POOL_MAX="16")
-        run_module("kit.migrate", env)
+        run_module("db.migrate", env)
         first, last = asyncio.run(prepare(url))
         orders_before, _ = asyncio.run(verify(url, first, last))
         script = ORDERS % {"run": uuid.uuid4().hex[:8], "first": first, "last": last}

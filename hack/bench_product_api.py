@@ -42,7 +42,7 @@ def main() -> int:
     args = arguments(__doc__)
     with database() as url:
         env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="INFO")
-        run_module("kit.migrate", env)
+        run_module("db.migrate", env)
         run_module("product_api.seed", env)
         results = {}
         real = [sys.executable, "-m", "product_api"]

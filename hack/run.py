@@ -102,7 +102,7 @@ def main() -> int:
             SESSION_SECRET=os.environ.get("SESSION_SECRET") or local_secret("session-secret"),
             DRAIN_SECONDS=os.environ.get("DRAIN_SECONDS", "0"),
         )
-        run_module("kit.migrate", base)
+        run_module("db.migrate", base)
         run_module("product_api.seed", base)
 
         ports = {name: int(os.environ.get(var, default)) for _, name, var, default in SERVICES}

@@ -27,10 +27,9 @@ from images.image_lib import (
 )
 
 SIZE_GOAL_MB = 150
-API_PACKAGES = {"kit", "product_api", "order_api"}
 EXPECTED_APP = {
-    "product_api": API_PACKAGES,
-    "order_api": API_PACKAGES,
+    "product_api": {"kit", "db", "product_api"},
+    "order_api": {"kit", "db", "order_api"},
     "frontend": {"kit", "frontend"},
 }
 
@@ -127,9 +126,9 @@ def test_image_holds_the_pinned_dependencies_and_only_the_code_it_needs(
     }
     assert installed == pins
     assert set(found["app"]) == EXPECTED_APP[package]
-    # The other API's package is there for its migrations only (kit.migrate imports it).
-    for other in set(found["app"]) - {"kit", package}:
-        assert set(found["app"][other]) <= {"__init__.py", "__pycache__", "migrations"}, other
+    # No API image carries the other API's package; both carry db (migrations + runner).
+    if package != "frontend":
+        assert "migrations" in found["app"]["db"] and "migrate.py" in found["app"]["db"]
     assert found["tests"] == [] and found["env_files"] == []
 
 
@@ -165,7 +164,7 @@ def test_migrations_run_from_an_api_image_against_postgresql(
         result = podman(
             "run", "--rm", "--read-only", "--cap-drop", "ALL", "--user", "10001:10001",
             "--network", "host", "--health-cmd", "none", "--env", f"DATABASE_URL={pg_url}",
-            image, "python", "-m", "kit.migrate",
+            image, "python", "-m", "db.migrate",
             timeout=120,
         )  # fmt: skip
         for line in (result.stdout + result.stderr).splitlines():
@@ -174,12 +173,12 @@ def test_migrations_run_from_an_api_image_against_postgresql(
         raise AssertionError(f"no summary line:\n{result.stdout}{result.stderr}")
 
     applied = migrate()
-    rows = _query(pg_url, "SELECT package, name FROM public.schema_migrations ORDER BY 1, 2")
-    packages = {row.split("|")[0] for row in rows}
-    assert packages == {"product_api", "order_api"}, rows
+    rows = _query(pg_url, "SELECT schema_name, name FROM public.schema_migrations ORDER BY 1, 2")
+    schemas = {row.split("|")[0] for row in rows}
+    assert schemas == {"catalog", "orders"}, rows
     assert migrate() == 0  # idempotent: a second run applies nothing
     expected = sorted(
-        f"{p.parent.parent.name}|{p.name}" for p in (REPO / "services").glob("*/migrations/*.sql")
+        f"{p.parent.name}|{p.name}" for p in (REPO / "services/db/migrations").glob("*/*.sql")
     )
     assert sorted(rows) == expected
     assert applied == len(expected)

@@ -48,7 +48,7 @@ def test_contract_objects_exist_with_their_names(rendered: Rendered) -> None:
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
         "python",
         "-m",
-        "kit.migrate",
+        "db.migrate",
     ]
 
 

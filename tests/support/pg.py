@@ -13,7 +13,7 @@ import os
 import aiopg
 import psycopg2.extras
 
-from kit.migrate import migrate
+from db.migrate import migrate
 from localpg import LocalPostgres
 
 _server: LocalPostgres | None = None
