@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import psycopg2
+import psycopg2.errorcodes
 from aiohttp import web
 
 log = logging.getLogger("kit.errors")
@@ -62,6 +63,22 @@ class DatabaseUnavailable(ApiError):
         super().__init__(503, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+def refused_value(exc: psycopg2.Error) -> ApiError:
+    """A precise client error for a value PostgreSQL refused (class 22 data exception or 23
+    integrity violation): out of range or a broken constraint is a 409 (the request conflicts
+    with the stored state, e.g. stock that would overflow), any other data exception a 422."""
+    code = exc.pgcode or ""
+    if code == psycopg2.errorcodes.NUMERIC_VALUE_OUT_OF_RANGE:
+        return ApiError(
+            409, "the result would be outside the range this field can hold", code="out_of_range"
+        )
+    if code.startswith("23"):
+        return ApiError(
+            409, "the change conflicts with the stored data", code="constraint_violation"
+        )
+    return ApiError(422, "a value in the request cannot be stored", code="invalid_value")
+
+
 def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
     return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
 
@@ -101,6 +118,11 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response(DatabaseUnavailable())
+    except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
+        # The validation in kit.validation should stop every such value first; this is the net
+        # under it, so a value the database refuses is the client's 409/422, never a 500.
+        log.warning("database refused a value: %s (%s)", type(exc).__name__, exc.pgcode)
+        return error_response(refused_value(exc))
     except TimeoutError:
         log.warning("a dependency timed out")
         return error_response(

@@ -11,6 +11,7 @@ import pydantic
 from aiohttp import web
 
 from kit.errors import ApiError
+from kit.validation import positive_id
 
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 
@@ -90,8 +91,10 @@ def parse_query(request: web.Request, model: type[Model]) -> Model:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """A positive bigint path parameter; anything else is a 404 (no such resource)."""
+    """A positive bigint path parameter in ASCII digits; anything else is a 404 (no such
+    resource): `/products/²` (superscript two) names no product."""
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
+    number = positive_id(raw)
+    if number is None:
         raise ApiError(404, f"no resource with {name} {raw[:40]!r}")
-    return int(raw)
+    return number

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 
 from kit.keys import REQUEST_ID
 
@@ -65,12 +66,28 @@ class JsonFormatter(logging.Formatter):
         )
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp's parser answers a malformed request (bad header bytes, a header over 8 KiB) with
+    400 itself and logs it with a traceback at error level. That is a client's mistake, not
+    ours: log it as one warning line without a traceback, like any other 4xx."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "malformed HTTP request refused with %s", (exc.code,)
+            record.exc_info = record.exc_text = None
+            record.reason = type(exc).__name__  # not the message: it quotes the header bytes
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route every logger (ours, aiohttp's) to stdout as JSON lines."""
     global _service
     _service = service
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(MalformedRequestFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,4 +1,8 @@
-"""Request shapes of product-api. Unknown fields are rejected; money is an exact decimal."""
+"""Request shapes of product-api. Unknown fields are rejected; money is an exact decimal.
+
+The text and number rules (control characters, ASCII digits, limits) are kit.validation's; the
+OpenAPI document states the same rules (tests/api/test_openapi_fuzz.py holds them together).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,25 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# Money arrives as a JSON string ("19.99") so no float ever touches it; a JSON number is refused.
-MoneyText = Annotated[str, StringConstraints(pattern=r"^\d{1,10}(\.\d{1,2})?$")]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=5000)]
-StockCount = Annotated[int, Field(ge=0, le=1_000_000)]
+from kit.validation import (
+    MAX_OFFSET,
+    MAX_PAGE_LIMIT,
+    MAX_STOCK,
+    MoneyText,
+    MultiLine,
+    QueryBool,
+    QueryInt,
+    SingleLine,
+    Slug,
+)
 
-MAX_LIMIT = 100
-MAX_OFFSET = 10_000
+# Money arrives as a JSON string ("19.99") so no float ever touches it; a JSON number is refused.
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
+Name = SingleLine(max_length=200)
+Description = MultiLine(max_length=5000)
+StockCount = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+
+MAX_LIMIT = MAX_PAGE_LIMIT
 
 
 class Strict(BaseModel):
@@ -32,30 +45,29 @@ class ProductCreate(Strict):
 
 
 class ProductPatch(Strict):
-    name: Name | None = None
-    description: Description | None = None
-    category: Slug | None = None
-    price: MoneyText | None = None
+    """Every field optional; a field that is sent must hold a value (null is refused)."""
+
+    name: Name = None
+    description: Description = None
+    category: Slug = None
+    price: MoneyText = None
 
 
 class StockAdjustment(Strict):
-    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
-    reason: Annotated[str, StringConstraints(max_length=200)] = ""
+    delta: Annotated[int, Field(ge=-MAX_STOCK, le=MAX_STOCK)]
+    reason: MultiLine(max_length=200) = ""
 
 
 class ProductQuery(BaseModel):
-    """GET /products parameters; query values arrive as text, so types are coerced (lax)."""
+    """GET /products parameters: query values arrive as text and are parsed strictly."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
-    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    limit: QueryInt(minimum=1, maximum=MAX_LIMIT) = 20
+    offset: QueryInt(minimum=0, maximum=MAX_OFFSET) = 0
     category: Slug | None = None
     min_price: MoneyText | None = None
     max_price: MoneyText | None = None
-    in_stock: bool | None = None
-    q: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
+    in_stock: QueryBool | None = None
+    q: SingleLine(max_length=200) | None = None
     sort: Literal["relevance", "name", "-name", "price", "-price", "newest"] | None = None

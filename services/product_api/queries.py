@@ -167,18 +167,25 @@ async def deactivate_product(cur: Executor, *, product_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def adjust_stock(cur: Executor, *, product_id: int, delta: int) -> str:
-    """Add `delta` to the stock in one statement: 'ok', 'not_found' or 'negative'."""
+async def adjust_stock(cur: Executor, *, product_id: int, delta: int, maximum: int) -> str:
+    """Add `delta` to the stock in one statement: 'ok', 'not_found', 'negative' or 'over_limit'.
+
+    An increase may not take the stock above `maximum`; a decrease is always allowed (stock given
+    back by cancelled orders may stand above the maximum)."""
     await cur.execute(
         """
         UPDATE catalog.products SET stock = stock + %(delta)s, updated_at = now()
          WHERE id = %(id)s AND active AND stock + %(delta)s >= 0
+           AND (%(delta)s <= 0 OR stock + %(delta)s <= %(maximum)s)
         """,
-        {"id": product_id, "delta": delta},
+        {"id": product_id, "delta": delta, "maximum": maximum},
     )
     if cur.rowcount == 1:
         return "ok"
     await cur.execute(
-        "SELECT 1 FROM catalog.products WHERE id = %(id)s AND active", {"id": product_id}
+        "SELECT stock FROM catalog.products WHERE id = %(id)s AND active", {"id": product_id}
     )
-    return "negative" if await cur.fetchone() else "not_found"
+    row = await cur.fetchone()
+    if row is None:
+        return "not_found"
+    return "negative" if row["stock"] + delta < 0 else "over_limit"

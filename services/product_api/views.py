@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from importlib import resources
 
-import psycopg2
 from aiohttp import web
 
 from kit import db
 from kit.auth import require_admin
 from kit.errors import ApiError
 from kit.jsonio import cached_json_response, json_response, parse_query, path_id, read_json
+from kit.validation import MAX_STOCK
 from product_api import queries
 from product_api.keys import SETTINGS
 from product_api.models import ProductCreate, ProductPatch, ProductQuery, StockAdjustment
@@ -109,15 +109,20 @@ async def adjust_stock(request: web.Request) -> web.Response:
     product_id = path_id(request)
     body = await read_json(request, StockAdjustment)
     async with db.connection(request.app) as conn, db.transaction(conn) as cur:
-        try:
-            outcome = await queries.adjust_stock(cur, product_id=product_id, delta=body.delta)
-        except psycopg2.IntegrityError:
-            raise ApiError(409, "the adjustment would exceed the stock limit") from None
+        outcome = await queries.adjust_stock(
+            cur, product_id=product_id, delta=body.delta, maximum=MAX_STOCK
+        )
         if outcome == "not_found":
             raise _not_found(product_id)
         if outcome == "negative":
             raise ApiError(
                 409, "the adjustment would make the stock negative", code="stock_conflict"
+            )
+        if outcome == "over_limit":
+            raise ApiError(
+                409,
+                f"the adjustment would take the stock above the maximum of {MAX_STOCK}",
+                code="stock_limit",
             )
         row = await queries.get_product(cur, product_id=product_id)
     return json_response(row)
@@ -128,8 +133,11 @@ async def openapi(_request: web.Request) -> web.Response:
 
 
 def _unknown_category(slug: str | None) -> ApiError:
+    # 409, not 422: the request is well formed (any slug is), it names a category that does not
+    # exist now; creating the category makes the same request succeed.
     return ApiError(
-        422,
-        "the request body is invalid",
+        409,
+        f"there is no category {slug!r}",
+        code="unknown_category",
         details=[{"field": "category", "problem": f"unknown category {slug!r}"}],
     )
