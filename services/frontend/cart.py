@@ -9,8 +9,10 @@ from typing import Any
 
 from frontend.api import ProductApi
 from frontend.session import Session
+from kit import validation
+from kit.validation import positive_id
 
-MAX_QUANTITY = 100  # order-api accepts 1..100 per line
+MAX_QUANTITY = validation.MAX_QUANTITY  # order-api accepts 1..100 per line
 MAX_LINES = 20  # keeps the cookie small and the cart page to a bounded number of API reads
 
 
@@ -27,8 +29,9 @@ class Cart:
         self.items: dict[int, int] = {}
         if isinstance(raw, dict):
             for key, value in raw.items():
-                if str(key).isdigit() and isinstance(value, int) and 0 < value <= MAX_QUANTITY:
-                    self.items[int(key)] = value
+                product_id = positive_id(key)
+                if product_id and type(value) is int and 0 < value <= MAX_QUANTITY:
+                    self.items[product_id] = value
 
     def __len__(self) -> int:
         return len(self.items)

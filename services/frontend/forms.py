@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
+
+from kit import validation
+from kit.validation import is_slug, money, text_problem
 
 PAGE_SIZE = 24
 MAX_PAGE = 400  # product-api pages at most 10 000 items deep
@@ -22,13 +24,7 @@ SORTS = {
     "newest": "Newest",
     "relevance": "Best match",
 }
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-# Deliberately simple (the same rule as order-api): something before the one @, a domain of
-# letters, digits and hyphens with a dot. The real check is the confirmation e-mail.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_POSTAL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,11}")
 
 # The countries this shop ships to (ISO 3166-1 alpha-2), as the checkout select offers them.
 COUNTRIES = {
@@ -64,26 +60,22 @@ def _text(form: Any, name: str) -> str:
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
+    return validation.is_uuid(value)
 
 
 def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-def positive_id(raw: str) -> int | None:
-    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
-        return None
-    return int(raw)
+def positive_id(raw: Any) -> int | None:
+    """A product id in ASCII digits (`/products/²` is no product), or None."""
+    return validation.positive_id(raw)
 
 
 def quantity(raw: Any, *, maximum: int) -> int | None:
-    """A whole number 0..maximum, or None."""
+    """A whole number 0..maximum in ASCII digits, or None."""
     text = raw.strip() if isinstance(raw, str) else ""
-    if not text.isdigit() or len(text) > 4:
-        return None
-    number = int(text)
-    return number if number <= maximum else None
+    return validation.ascii_int(text, minimum=0, maximum=maximum)
 
 
 @dataclass
@@ -103,27 +95,30 @@ class CatalogQuery:
     def parse(cls, query: Any) -> CatalogQuery:
         result = cls()
         category = _text(query, "category")
-        if category and _SLUG.match(category) and len(category) <= 64:
+        if is_slug(category):
             result.category = category
-        result.q = " ".join(_text(query, "q").split())[:200]
+        q = " ".join(_text(query, "q").split())[:200]
+        if text_problem(q):
+            result.errors["q"] = "Search for words, without control characters."
+        else:
+            result.q = q
         for name in ("min_price", "max_price"):
             value = _text(query, name).removeprefix("$")
-            if value and not _MONEY.match(value):
+            if value and money(value) is None:
                 result.errors[name] = "Enter a price like 25 or 19.99."
             else:
                 setattr(result, name, value)
         if (
             result.min_price
             and result.max_price
-            and Decimal(result.min_price) > Decimal(result.max_price)
+            and money(result.min_price) > money(result.max_price)
         ):
             result.errors["max_price"] = "The highest price must not be below the lowest."
             result.max_price = ""
         result.in_stock = _text(query, "in_stock") in ("1", "true", "on")
         sort = _text(query, "sort")
         result.sort = sort if sort in SORTS else ""
-        page = _text(query, "page")
-        result.page = int(page) if page.isdigit() and 1 <= int(page) <= MAX_PAGE else 1
+        result.page = validation.ascii_int(_text(query, "page"), minimum=1, maximum=MAX_PAGE) or 1
         return result
 
     def api_params(self) -> dict[str, str]:
@@ -167,30 +162,40 @@ class Checkout:
         result = cls(**{name: _text(form, name) for name in FIELDS})
         result.country = result.country.upper()
         errors = result.errors
-        if not result.name:
-            errors["name"] = "Enter your full name."
-        elif len(result.name) > 200:
-            errors["name"] = "The name is too long (200 characters at most)."
-        if not result.email:
-            errors["email"] = "Enter your e-mail address, so we can send the confirmation."
-        elif len(result.email) > 254 or not _EMAIL.match(result.email):
-            errors["email"] = "Enter an e-mail address like name@example.com."
-        if not result.line1:
-            errors["line1"] = "Enter the street and house number."
-        elif len(result.line1) > 200:
-            errors["line1"] = "The address line is too long (200 characters at most)."
-        if len(result.line2) > 200:
-            errors["line2"] = "The address line is too long (200 characters at most)."
-        if not result.city:
-            errors["city"] = "Enter the town or city."
-        elif len(result.city) > 100:
-            errors["city"] = "The city name is too long (100 characters at most)."
-        if not result.postal_code:
-            errors["postal_code"] = "Enter the postal code."
-        elif not _POSTAL_CODE.match(result.postal_code):
-            errors["postal_code"] = "Enter a postal code of letters and digits, like 10115."
-        if result.country not in COUNTRIES:
-            errors["country"] = "Choose a country we ship to."
+        for name in FIELDS:  # the kit's text policy first: no control characters, one line
+            if text_problem(getattr(result, name)):
+                errors[name] = "Use letters, digits and punctuation only, on one line."
+                setattr(result, name, "")
+
+        def check(name: str, broken: bool, message: str) -> None:
+            if broken and name not in errors:
+                errors[name] = message
+
+        check("name", not result.name, "Enter your full name.")
+        check("name", len(result.name) > 200, "The name is too long (200 characters at most).")
+        check(
+            "email",
+            not result.email,
+            "Enter your e-mail address, so we can send the confirmation.",
+        )
+        check(
+            "email",
+            not validation.is_email(result.email),
+            "Enter an e-mail address like name@example.com.",
+        )
+        check("line1", not result.line1, "Enter the street and house number.")
+        too_long = "The address line is too long (200 characters at most)."
+        check("line1", len(result.line1) > 200, too_long)
+        check("line2", len(result.line2) > 200, too_long)
+        check("city", not result.city, "Enter the town or city.")
+        check("city", len(result.city) > 100, "The city name is too long (100 characters at most).")
+        check("postal_code", not result.postal_code, "Enter the postal code.")
+        check(
+            "postal_code",
+            not _POSTAL_CODE.fullmatch(result.postal_code),
+            "Enter a postal code of letters and digits, like 10115.",
+        )
+        check("country", result.country not in COUNTRIES, "Choose a country we ship to.")
         return result
 
     @property

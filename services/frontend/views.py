@@ -309,6 +309,14 @@ def _checkout_refused(
             status=422,
             problem=None if form.errors else "We could not accept this order. Please check it.",
         )
+    if err.status in (400, 409, 422):  # any other refusal of this order is the shopper's to fix
+        return _checkout_page(
+            request,
+            **page,
+            key=new_idempotency_key(),
+            status=422,
+            problem="We could not accept this order. Please check your cart and details.",
+        )
     raise err
 
 

@@ -39,6 +39,7 @@ MAX_OFFSET = 10_000
 
 # The same rules as ECMAScript regexes for the OpenAPI documents (tests compare them).
 CONTROL_CHARS = "\\u0000-\\u001f\\u007f-\\u009f"
+LINE_PATTERN = f"^[^{CONTROL_CHARS}]*$"
 SINGLE_LINE_PATTERN = f"^[^{CONTROL_CHARS}]*[^ {CONTROL_CHARS}][^{CONTROL_CHARS}]*$"
 MULTI_LINE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 MONEY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
@@ -57,6 +58,7 @@ _ASCII_SIGNED = re.compile(r"-?[0-9]{1,19}")
 _MONEY = re.compile(MONEY_PATTERN.strip("^$"))
 _SLUG = re.compile(SLUG_PATTERN.strip("^$"))
 _EMAIL = re.compile(EMAIL_PATTERN.strip("^$"))
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 # ---- plain checks (forms, headers, path parameters) -----------------------------------------
@@ -98,6 +100,11 @@ def is_slug(raw: Any) -> bool:
     return isinstance(raw, str) and len(raw) <= 64 and bool(_SLUG.fullmatch(raw))
 
 
+def is_uuid(raw: Any) -> bool:
+    """The hyphenated ASCII form only (uuid.UUID() also takes braces, URNs and other digits)."""
+    return isinstance(raw, str) and bool(_UUID.fullmatch(raw))
+
+
 def is_email(raw: Any) -> bool:
     return isinstance(raw, str) and len(raw) <= MAX_EMAIL_LENGTH and bool(_EMAIL.fullmatch(raw))
 
@@ -114,6 +121,13 @@ def _single_line(value: str) -> str:
     return value
 
 
+def _line(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _multi_line(value: str) -> str:
     problem = text_problem(value, multiline=True)
     if problem:
@@ -124,6 +138,11 @@ def _multi_line(value: str) -> str:
 def SingleLine(*, max_length: int) -> Any:
     """A non-blank line of text (JSON string), 1..max_length characters."""
     return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_single_line)]
+
+
+def OptionalLine(*, max_length: int) -> Any:
+    """One line of text that may be empty or blank, 0..max_length characters."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_line)]
 
 
 def MultiLine(*, max_length: int) -> Any:

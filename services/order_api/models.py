@@ -1,4 +1,8 @@
-"""Request shapes of order-api. Unknown fields (a client-sent price, say) are rejected."""
+"""Request shapes of order-api. Unknown fields (a client-sent price, say) are rejected.
+
+The text and number rules (control characters, ASCII digits, limits) are kit.validation's; the
+OpenAPI document states the same rules (tests/api/test_openapi_fuzz.py holds them together).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        max_length=254,
-        pattern=r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
-    ),
-]
-MAX_QUANTITY = 100
-MAX_LINES = 50
+from kit.validation import (
+    MAX_ID,
+    MAX_LINES,
+    MAX_OFFSET,
+    MAX_PAGE_LIMIT,
+    MAX_QUANTITY,
+    Email,
+    OptionalLine,
+    QueryInt,
+    SingleLine,
+)
+
+Text = SingleLine(max_length=200)
 
 
 class Strict(BaseModel):
@@ -31,16 +36,14 @@ class Customer(Strict):
 
 class Address(Strict):
     line1: Text
-    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    line2: OptionalLine(max_length=200) = ""
     city: Text
-    postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
-    ]
+    postal_code: SingleLine(max_length=20)
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 class OrderLine(Strict):
-    product_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    product_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 
 
@@ -52,10 +55,15 @@ class OrderCreate(Strict):
     @field_validator("items")
     @classmethod
     def one_line_per_product(cls, items: list[OrderLine]) -> list[OrderLine]:
-        ids = [line.product_id for line in items]
-        if len(ids) != len(set(ids)):
-            raise ValueError("each product may appear on one line only; add up the quantities")
-        return items
+        """Lines naming the same product are added up into one line (first one's place): the
+        OpenAPI document cannot forbid them, so the server accepts them. A merged line may hold
+        up to MAX_LINES * MAX_QUANTITY, so the order total limit is unchanged."""
+        merged: dict[int, int] = {}
+        for line in items:
+            merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+        if len(merged) == len(items):
+            return items
+        return [OrderLine.model_construct(product_id=pid, quantity=q) for pid, q in merged.items()]
 
 
 class StatusChange(Strict):
@@ -66,5 +74,5 @@ class OrderQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     email: Email
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0, le=10_000)] = 0
+    limit: QueryInt(minimum=1, maximum=MAX_PAGE_LIMIT) = 20
+    offset: QueryInt(minimum=0, maximum=MAX_OFFSET) = 0

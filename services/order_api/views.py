@@ -12,13 +12,14 @@ from kit import db
 from kit.auth import require_admin
 from kit.errors import ApiError, DatabaseUnavailable
 from kit.jsonio import json_response, parse_query, read_json
+from kit.validation import is_uuid
 from order_api import orders, queries
 from order_api.keys import ORDER_METRICS, SETTINGS
 from order_api.models import OrderCreate, OrderQuery, StatusChange
 
 OPENAPI = resources.files("order_api").joinpath("openapi.yaml").read_bytes()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as the IETF draft's examples
 
 
 def _idempotency_key(request: web.Request) -> str:
@@ -29,8 +30,9 @@ def _idempotency_key(request: web.Request) -> str:
             f"POST /orders needs an {IDEMPOTENCY_HEADER} header",
             code="idempotency_key_missing",
         )
-    key = key.strip().strip('"')  # the draft sends it as a structured-field string
-    if not _KEY.match(key):
+    if len(key) >= 3 and key[0] == key[-1] == '"':
+        key = key[1:-1]  # the draft sends it as a structured-field string: "abc" is abc
+    if not _KEY.fullmatch(key):
         raise ApiError(
             400,
             f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters",
@@ -41,10 +43,9 @@ def _idempotency_key(request: web.Request) -> str:
 
 def _order_id(request: web.Request) -> uuid.UUID:
     raw = request.match_info["id"]
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ApiError(404, f"no order with id {raw[:40]!r}") from None
+    if not is_uuid(raw):  # uuid.UUID() alone also takes '{...}', 'urn:uuid:' and non-ASCII digits
+        raise ApiError(404, f"no order with id {raw[:40]!r}")
+    return uuid.UUID(raw)
 
 
 async def create_order(request: web.Request) -> web.Response:
