@@ -75,7 +75,7 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
     print_ = fingerprint(order)
     async with db.connection(app) as conn, db.transaction(conn) as cur:
         claim = await queries.claim_idempotency_key(cur, key=key)
-        if not claim["locked"]:
+        if not claim["locked"] and claim["fingerprint"] is None:
             metrics.order_rejected("idempotency_conflict")
             raise ApiError(
                 409,

@@ -7,7 +7,7 @@ from collections import Counter
 import aiopg
 import pytest
 
-from order_api import orders
+from order_api import orders, queries
 from order_api.models import OrderCreate
 from support.orders import new_key, order_body
 
@@ -127,3 +127,46 @@ async def test_client_that_disconnects_can_retry_safely(client, products, sql, e
     assert (await sql("SELECT count(*) AS n FROM orders.orders"))[0]["n"] == 1
     assert (await sql("SELECT count(*) AS n FROM orders.order_lines"))[0]["n"] == 2
     assert (await stock_of(sql, 1), await stock_of(sql, 2)) == (48, 4)
+
+
+async def test_repeats_of_a_completed_key_replay_at_once(place, products, sql):
+    """Once the first request has committed, every repeat gets the stored answer (201, the same
+    bytes, Idempotent-Replayed), however many arrive together: none waits on the key's lock."""
+    key = new_key()
+    body = order_body((1, 2))
+    first = await place(body, key=key)
+    assert first.status == 201
+    original = await first.text()
+    responses = await asyncio.gather(*(place(body, key=key) for _ in range(40)))
+    assert Counter(r.status for r in responses) == {201: 40}
+    for r in responses:
+        assert r.headers["Idempotent-Replayed"] == "true"
+        assert await r.text() == original
+    assert (await sql("SELECT count(*) AS n FROM orders.orders"))[0]["n"] == 1
+    assert await stock_of(sql, 1) == 48
+
+
+async def test_only_a_key_still_in_flight_answers_409(place, products, sql, empty_db):
+    """With the key's lock held elsewhere (a first request still running), a completed key still
+    replays while a new key answers 409 + Retry-After and writes nothing."""
+    done, running = new_key(), new_key()
+    body = order_body((1, 1))
+    original = await (await place(body, key=done)).text()
+    async with aiopg.connect(empty_db) as holder, holder.cursor() as cur:
+        await cur.execute("BEGIN")
+        for key in (done, running):
+            await cur.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                (key, queries.IDEMPOTENCY_LOCK_SEED),
+            )
+        replay = await place(body, key=done)
+        assert replay.status == 201
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        assert await replay.text() == original
+        in_flight = await place(body, key=running)
+        assert in_flight.status == 409
+        assert in_flight.headers["Retry-After"] == "1"
+        assert (await in_flight.json())["error"]["code"] == "idempotency_in_flight"
+        await cur.execute("ROLLBACK")
+    assert (await sql("SELECT count(*) AS n FROM orders.orders"))[0]["n"] == 1
+    assert await stock_of(sql, 1) == 49
