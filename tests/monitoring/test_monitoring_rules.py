@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,19 @@ def test_unit_tests_catch_a_changed_rule(tmp_path: Path, rule_file, old, new, wh
     assert test_files
     result = run(["promtool", "test", "rules", *map(str, test_files)])
     assert result.returncode != 0, f"the unit tests did not notice: {why}"
+
+
+SLO_GENERATOR = RULES_DIR.parent / "slo_rules.py"
+
+
+def test_slo_rules_are_what_the_generator_writes(tmp_path: Path):
+    """The SLO's selector and windows are stated once, in the generator; the rules file is its
+    output. A hand edit of the rules file is caught."""
+    assert run([sys.executable, str(SLO_GENERATOR), "--check"]).returncode == 0
+    copy = tmp_path / "prometheus"
+    shutil.copytree(RULES_DIR.parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    edited = copy / "rules" / "slo.rules.yml"
+    edited.write_text(edited.read_text().replace("[5m]", "[4m]", 1))
+    stale = run([sys.executable, str(copy / "slo_rules.py"), "--check"])
+    assert stale.returncode == 1
+    assert "out of date" in stale.stdout
