@@ -96,7 +96,9 @@ def demo_products() -> list[dict]:
                     "sku": f"{slug[:4].upper()}-{n + 1:04d}",
                     "name": f"{brand} {kind} {trait} {rng.randint(2, 9)}",
                     "description": (
-                        f"The {brand} {kind} {trait}: a dependable {kind.lower()} with "
+                        # No article before the kind: kinds are singular ("Webcam") or
+                        # plural ("Earbuds"), and their own capitals ("NVMe SSD") stay.
+                        f"The {brand} {kind} {trait}: dependable {kind} with "
                         f"{rng.choice(['a two-year warranty', 'free returns', 'easy repairs'])}"
                         f" and {rng.choice(['low power use', 'a quiet design', 'fast set-up'])}."
                     ),
