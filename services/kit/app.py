@@ -28,6 +28,7 @@ def create_base_app(
     app[STATE] = ServiceState()
     app[METRICS] = HttpMetrics(service)
     if database is not None:
+        app[METRICS].add_db_pool_gauges()
         app.cleanup_ctx.append(pool_context(database, service))
     app.router.add_get("/health", health.health, name="health")
     app.router.add_get("/ready", health.ready, name="ready")

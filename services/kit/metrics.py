@@ -48,9 +48,15 @@ class HttpMetrics:
         self.in_flight_now = 0
         self._request_counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self._latencies: dict[tuple[str, str], aggregators.Histogram] = {}
-        self.pool_size = self.gauge("db_pool_size", "Open database connections.")
-        self.pool_free = self.gauge("db_pool_free", "Idle database connections.")
-        self.pool_max = self.gauge("db_pool_max", "Maximum database connections.")
+        self._pool_gauges: tuple[Gauge, Gauge, Gauge] | None = None
+
+    def add_db_pool_gauges(self) -> None:
+        """Only a service with a database exports the pool's state."""
+        self._pool_gauges = (
+            self.gauge("db_pool_size", "Open database connections."),
+            self.gauge("db_pool_free", "Idle database connections."),
+            self.gauge("db_pool_max", "Maximum database connections."),
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._request_counts[(method, route, str(status))] += 1
@@ -66,10 +72,11 @@ class HttpMetrics:
         for (method, route, status), count in self._request_counts.items():
             self.requests.set({"method": method, "route": route, "status": status}, count)
         self.in_flight.set({}, self.in_flight_now)
-        if pool is not None:
-            self.pool_size.set({}, pool.size)
-            self.pool_free.set({}, pool.freesize)
-            self.pool_max.set({}, pool.maxsize)
+        if pool is not None and self._pool_gauges is not None:
+            size, free, maximum = self._pool_gauges
+            size.set({}, pool.size)
+            free.set({}, pool.freesize)
+            maximum.set({}, pool.maxsize)
 
     def counter(self, name: str, doc: str) -> Counter:
         return Counter(name, doc, const_labels={"service": self.service}, registry=self.registry)

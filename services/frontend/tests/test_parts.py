@@ -132,3 +132,4 @@ async def test_metrics_carry_the_service_and_route_patterns(make_shop, order_api
     assert 'service="frontend"' in text
     assert 'route="/products/{id}"' in text and 'status="503"' in text
     assert "/products/12345" not in text
+    assert "db_pool_" not in text  # the shop has no database, so no pool metrics

@@ -146,6 +146,7 @@ async def test_metrics_use_route_patterns_and_final_statuses(client):
     buckets = samples(text, "http_request_duration_seconds_bucket")
     assert '{le="2.0",method="GET",route="/items/{id}",service="test-svc"}' in buckets
     assert samples(text, "http_requests_in_flight") == {'{service="test-svc"}': 0.0}
+    assert "db_pool_" not in text  # no database, no pool metrics
 
 
 async def slow(_request: web.Request) -> web.Response:

@@ -1,5 +1,7 @@
 """Placing, reading, cancelling and shipping orders; bad input writes nothing."""
 
+import re
+
 import pytest
 
 from support.orders import new_key, order_body
@@ -180,3 +182,5 @@ async def test_business_metrics_count_outcomes(client, place, products):
     assert 'orders_rejected_total{reason="unknown_product",service="order-api"} 1' in text
     assert 'orders_rejected_total{reason="invalid_request",service="order-api"} 1' in text
     assert 'stock_conflicts_total{service="order-api"} 1' in text
+    # a service with a database exports its pool
+    assert re.search(r'^db_pool_max\{service="order-api"\} \d', text, re.MULTILINE)
