@@ -16,13 +16,14 @@ from kit.validation import is_slug, money, text_problem
 
 PAGE_SIZE = 24
 MAX_PAGE = 400  # product-api pages at most 10 000 items deep
+MAX_PRICE_INPUT = 20  # characters of a typed price shown back
 SORTS = {
+    "relevance": "Best match",  # offered only for a search
     "name": "Name (A-Z)",
     "-name": "Name (Z-A)",
     "price": "Price (low to high)",
     "-price": "Price (high to low)",
     "newest": "Newest",
-    "relevance": "Best match",
 }
 _POSTAL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,11}")
 
@@ -102,29 +103,42 @@ class CatalogQuery:
             result.errors["q"] = "Search for words, without control characters."
         else:
             result.q = q
+        # A price filter is shown back as typed, with a message when it cannot be used; only
+        # usable filters reach the API and the page's links.
         for name in ("min_price", "max_price"):
-            value = _text(query, name).removeprefix("$")
+            value = _text(query, name).removeprefix("$")[:MAX_PRICE_INPUT]
+            setattr(result, name, value)
             if value and money(value) is None:
                 result.errors[name] = "Enter a price like 25 or 19.99."
-            else:
-                setattr(result, name, value)
         if (
-            result.min_price
+            not {"min_price", "max_price"} & result.errors.keys()
+            and result.min_price
             and result.max_price
             and money(result.min_price) > money(result.max_price)
         ):
             result.errors["max_price"] = "The highest price must not be below the lowest."
-            result.max_price = ""
         result.in_stock = _text(query, "in_stock") in ("1", "true", "on")
         sort = _text(query, "sort")
         result.sort = sort if sort in SORTS else ""
         result.page = validation.ascii_int(_text(query, "page"), minimum=1, maximum=MAX_PAGE) or 1
         return result
 
+    @property
+    def applied_sort(self) -> str:
+        """The order the results are really in (product-api's rule: best match for a search,
+        else by name), so the sort menu always shows the one applied."""
+        if self.sort == "relevance" and not self.q:
+            return "name"
+        return self.sort or ("relevance" if self.q else "name")
+
+    def usable(self, name: str) -> str:
+        """A filter's value if it can be applied, else ""."""
+        return "" if name in self.errors else getattr(self, name)
+
     def api_params(self) -> dict[str, str]:
         params = {"limit": str(PAGE_SIZE), "offset": str((self.page - 1) * PAGE_SIZE)}
         for name in ("category", "q", "min_price", "max_price", "sort"):
-            value = getattr(self, name)
+            value = self.usable(name)
             if value:
                 params[name] = value
         if self.in_stock:
@@ -136,8 +150,8 @@ class CatalogQuery:
         values = {
             "category": self.category,
             "q": self.q,
-            "min_price": self.min_price,
-            "max_price": self.max_price,
+            "min_price": self.usable("min_price"),
+            "max_price": self.usable("max_price"),
             "in_stock": "1" if self.in_stock else "",
             "sort": self.sort,
             "page": str(self.page) if self.page > 1 else "",

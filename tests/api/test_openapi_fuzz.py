@@ -31,7 +31,7 @@ if (SERVICES / "order_api" / "__main__.py").exists():
 @pytest.mark.parametrize("package", APIS)
 async def test_api_matches_its_document_under_fuzzing(empty_db, package, tmp_path):
     await seed(empty_db)
-    service = start_service(package, service_env())
+    service = start_service(package, service_env(package))
     try:
         result = subprocess.run(
             [

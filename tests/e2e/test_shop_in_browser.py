@@ -177,3 +177,44 @@ def test_pages_fit_a_phone_screen(stack, phone, screenshot):
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
     screenshot(phone, "11-phone-lookup")
+
+
+def test_the_sort_menu_shows_the_order_applied(stack, browser, screenshot):
+    """Search results come in best-match order and the menu says so; Apply keeps that order."""
+    browser.get(stack.shop_url + "/?q=headphones")
+    sort = Select(browser.find_element(By.ID, "sort"))
+    assert sort.first_selected_option.text == "Best match"
+    first_before = browser.find_element(By.CSS_SELECTOR, ".card h2").text
+    browser.find_element(By.XPATH, "//button[normalize-space()='Apply']").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "sort=relevance" in d.current_url)
+    assert Select(browser.find_element(By.ID, "sort")).first_selected_option.text == "Best match"
+    assert browser.find_element(By.CSS_SELECTOR, ".card h2").text == first_before
+    screenshot(browser, "12-search-best-match")
+    browser.get(stack.shop_url + "/")
+    assert Select(browser.find_element(By.ID, "sort")).first_selected_option.text == "Name (A-Z)"
+
+
+def test_a_price_filter_that_is_not_a_price_is_shown_back_with_a_message(
+    stack, browser, screenshot
+):
+    browser.get(stack.shop_url + "/?min_price=abc&max_price=50")
+    low = browser.find_element(By.ID, "min-price")
+    assert low.get_attribute("value") == "abc"
+    assert low.get_attribute("aria-invalid") == "true"
+    assert "Enter a price like 25 or 19.99." in browser.find_element(By.ID, "min-price-error").text
+    assert browser.find_element(By.ID, "max-price").get_attribute("value") == "50"
+    screenshot(browser, "13-price-filter-error")
+
+
+def test_on_a_phone_results_come_first_and_filters_fold_away(stack, phone, screenshot):
+    phone.get(stack.shop_url + "/")
+    form = phone.find_element(By.CSS_SELECTOR, ".filter-form")
+    assert not form.is_displayed()
+    first_card_top = phone.execute_script(
+        "return document.querySelector('.card').getBoundingClientRect().top"
+    )
+    assert first_card_top < phone.execute_script("return window.innerHeight")
+    screenshot(phone, "14-phone-filters-folded")
+    phone.find_element(By.CSS_SELECTOR, "label[for=show-filters]").click()
+    WebDriverWait(phone, WAIT_SECONDS).until(lambda _: form.is_displayed())
+    screenshot(phone, "15-phone-filters-open")
