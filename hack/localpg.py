@@ -3,6 +3,8 @@
 Data lives in a fresh directory under /tmp (not under the clone: CI may clone into a folder that
 only root can enter, and postgres refuses to run as root, so as root every command runs through
 `runuser -u postgres`). The server listens on 127.0.0.1 and its own socket directory only.
+Connections over TCP authenticate with a password (SCRAM-SHA-256), as in the cluster, so every
+role's password is really checked; the superuser's is random per server and is part of `url`.
 
     python hack/localpg.py start   # prints DATABASE_URL, keeps running until `stop`
     python hack/localpg.py stop
@@ -14,12 +16,14 @@ import contextlib
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STATE_FILE = Path(tempfile.gettempdir()) / "techcommerce-localpg.path"
@@ -38,6 +42,14 @@ def _bindir() -> Path:
     raise SystemExit("PostgreSQL binaries not found: install postgresql or set PG_BINDIR")
 
 
+def url_as(url: str, user: str, password: str) -> str:
+    """`url` (postgresql://...) with its user and password replaced: the same database as a
+    service's own role. Both must be URL-safe (the generated passwords are hex)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = f"{user}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,6 +64,7 @@ class LocalPostgres:
     port: int
     user: str = "techcommerce"
     database: str = "techcommerce"
+    password: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
 
     @classmethod
     def create(cls, port: int | None = None) -> LocalPostgres:
@@ -66,7 +79,7 @@ class LocalPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
     def _as_owner(self, argv: list[str]) -> list[str]:
         if os.geteuid() == 0:
@@ -80,17 +93,23 @@ class LocalPostgres:
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(self.directory, pw.pw_uid, pw.pw_gid)
+        password_file = self.directory / "superuser-password"
+        password_file.write_text(self.password + "\n")
+        password_file.chmod(0o644)  # initdb may run as postgres; the directory is private
         self._run(
             [
                 str(_bindir() / "initdb"),
                 "-D",
                 str(self.datadir),
-                "--auth=trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={password_file}",
                 f"--username={self.user}",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
             ]
         )
+        password_file.unlink()
         settings = (
             "listen_addresses = '127.0.0.1'\n"
             f"port = {self.port}\n"

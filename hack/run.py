@@ -1,10 +1,15 @@
 """`make run`: the whole shop on this machine, stopped cleanly with Ctrl-C.
 
-1. PostgreSQL: DATABASE_URL if you set it, else a throwaway server this script starts (data in a
-   fresh directory under /tmp, removed on exit);
-2. migrations and the demo catalog;
+1. PostgreSQL: DATABASE_URL if you set it (a role that may run the migrations: create schemas
+   and roles), else a throwaway server this script starts (data in a fresh directory under /tmp,
+   removed on exit);
+2. migrations (`python -m db.migrate` as that role, which also gives the services' roles their
+   passwords) and the demo catalog (as product-api's role);
 3. every service that exists, on its standard port (override with PRODUCT_API_PORT,
    ORDER_API_PORT, FRONTEND_PORT); prints the URLs, then a line `ready` once all answer /ready;
+   Each API connects as its own database role (product_api, order_api) with exactly the
+   privileges the migrations grant it; the passwords are per-checkout secrets in .run/
+   (or PRODUCT_API_DB_PASSWORD / ORDER_API_DB_PASSWORD).
 4. Ctrl-C (or SIGTERM): stops the services (SIGTERM, they drain), then PostgreSQL. Nothing is
    left running. If a service dies, everything stops and the exit code is 1.
 """
@@ -21,7 +26,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from localpg import LocalPostgres
+from localpg import LocalPostgres, url_as
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES_DIR = ROOT / "services"
@@ -34,6 +39,11 @@ SERVICES = (
     ("frontend", "frontend", "FRONTEND_PORT", 3000),
 )
 READY_TIMEOUT_SECONDS = 30
+# Each API's database role (created by the migrations) and the variable holding its password.
+DATABASE_ROLES = {
+    "product_api": "PRODUCT_API_DB_PASSWORD",
+    "order_api": "ORDER_API_DB_PASSWORD",
+}
 
 
 def say(message: str) -> None:
@@ -96,14 +106,22 @@ def main() -> int:
             database = LocalPostgres.create()
             database_url = database.url
             say(f"started a throwaway PostgreSQL on 127.0.0.1:{database.port}")
+        passwords = {
+            variable: os.environ.get(variable) or local_secret(variable.lower().replace("_", "-"))
+            for variable in DATABASE_ROLES.values()
+        }
+        service_database = {
+            package: url_as(database_url, package, passwords[variable])
+            for package, variable in DATABASE_ROLES.items()
+        }
         base = python_env(
-            DATABASE_URL=database_url,
             ADMIN_TOKEN=os.environ.get("ADMIN_TOKEN") or local_secret("admin-token"),
             SESSION_SECRET=os.environ.get("SESSION_SECRET") or local_secret("session-secret"),
             DRAIN_SECONDS=os.environ.get("DRAIN_SECONDS", "0"),
         )
-        run_module("db.migrate", base)
-        run_module("product_api.seed", base)
+        base.pop("DATABASE_URL", None)  # each API gets its own below
+        run_module("db.migrate", dict(base, DATABASE_URL=database_url, **passwords))
+        run_module("product_api.seed", dict(base, DATABASE_URL=service_database["product_api"]))
 
         ports = {name: int(os.environ.get(var, default)) for _, name, var, default in SERVICES}
         base["PRODUCT_API_URL"] = f"http://127.0.0.1:{ports['product-api']}"
@@ -112,6 +130,8 @@ def main() -> int:
             if not (SERVICES_DIR / package / "__main__.py").exists():
                 continue
             env = dict(base, PORT=str(ports[name]))
+            if package in service_database:
+                env["DATABASE_URL"] = service_database[package]
             process = subprocess.Popen([sys.executable, "-m", package], env=env)
             processes.append((name, process))
         for name, process in processes:

@@ -7,6 +7,12 @@ session-level advisory lock makes concurrent runners wait for each other, so two
 once apply each file once. A file whose content changed after it was applied is an error, never
 silently skipped.
 
+Every service connects with its own role (db/migrations/catalog/0003_privileges.sql creates them
+and holds their grants). Their passwords are not in any file: after the migrations the runner gives
+each login role LOGIN and the password from its variable in SERVICE_ROLES (stored as a SCRAM
+verifier computed here, so the password itself never reaches the server or its logs). Running again
+with a new value rotates it.
+
 A database migrated by the runner's previous home (`kit.migrate`, which kept the files in the
 service packages and keyed its records by package) is recognised: its records are renamed to the
 schema they belong to, under the same lock, and nothing is applied twice (the files moved here
@@ -16,14 +22,19 @@ unchanged, so their checksums still match).
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import importlib.resources
 import logging
 import re
+import secrets
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiopg
+from psycopg2 import sql
 
 from kit.logging import configure_logging
 from kit.settings import ConfigError, Env
@@ -35,6 +46,9 @@ SCHEMAS = ("catalog", "orders")
 ADVISORY_LOCK_KEY = 0x7EC0_0001
 # kit.migrate recorded (package, version); each package owned one of the schemas.
 LEGACY_PACKAGES = {"product_api": "catalog", "order_api": "orders"}
+# The services' login roles and the variable that holds each one's password.
+SERVICE_ROLES = {"product_api": "PRODUCT_API_DB_PASSWORD", "order_api": "ORDER_API_DB_PASSWORD"}
+SCRAM_ITERATIONS = 4096
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -92,8 +106,39 @@ async def _adopt_legacy_records(cur) -> None:
     log.info("adopted the records of kit.migrate")
 
 
-async def migrate(dsn: str, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
-    """Apply every pending migration; return the names applied (empty when up to date)."""
+def scram_verifier(password: str, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802 / RFC 7677)."""
+    salt = salt or secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    stored_key = hashlib.sha256(client_key).digest()
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+async def _set_service_passwords(cur, passwords: Mapping[str, str]) -> None:
+    for role in SERVICE_ROLES:
+        await cur.execute(
+            sql.SQL(
+                "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+                " NOBYPASSRLS PASSWORD %s"
+            ).format(sql.Identifier(role)),
+            (scram_verifier(passwords[role]),),
+        )
+
+
+async def migrate(
+    dsn: str, *, role_passwords: Mapping[str, str], schemas: tuple[str, ...] = SCHEMAS
+) -> list[str]:
+    """Apply every pending migration and set the service roles' passwords; return the names
+    applied (empty when up to date)."""
+    missing = sorted(set(SERVICE_ROLES) - set(role_passwords))
+    if missing:
+        raise ValueError(f"no password for {', '.join(missing)}")
     migrations = discover(schemas)
     applied_now: list[str] = []
     async with aiopg.connect(dsn, timeout=120) as conn, conn.cursor() as cur:
@@ -130,6 +175,7 @@ async def migrate(dsn: str, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
                     )
                 log.info("applied", extra={"migration": path})
                 applied_now.append(path)
+            await _set_service_passwords(cur, role_passwords)
         finally:
             await cur.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     return applied_now
@@ -137,12 +183,17 @@ async def migrate(dsn: str, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
 
 def main() -> int:
     configure_logging("migrate")
+    env = Env()
     try:
-        dsn = Env().url("DATABASE_URL", schemes=("postgresql", "postgres"))
+        dsn = env.url("DATABASE_URL", schemes=("postgresql", "postgres"))
+        passwords = {
+            role: env.secret(variable, min_length=16).reveal()
+            for role, variable in SERVICE_ROLES.items()
+        }
     except ConfigError as err:
         print(f"migrate: configuration error: {err}", file=sys.stderr)
         return 2
-    applied = asyncio.run(migrate(dsn))
+    applied = asyncio.run(migrate(dsn, role_passwords=passwords))
     log.info("migrations up to date", extra={"applied": len(applied)})
     return 0
 

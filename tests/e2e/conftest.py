@@ -46,14 +46,18 @@ def stack() -> Iterator[Stack]:
     asyncio.run(pg.reset(database_url, extra_tables=("orders.idempotency_keys", "orders.orders")))
     subprocess.run(
         [sys.executable, "-m", "product_api.seed"],
-        env={**os.environ, "PYTHONPATH": str(SERVICES_DIR), "DATABASE_URL": database_url},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(SERVICES_DIR),
+            "DATABASE_URL": pg.service_url("product_api"),
+        },
         check=True,
         capture_output=True,
     )
     services: list[ServiceProcess] = []
     try:
-        services.append(start_service("product_api", service_env()))
-        services.append(start_service("order_api", service_env()))
+        services.append(start_service("product_api", service_env("product_api")))
+        services.append(start_service("order_api", service_env("order_api")))
         frontend_env = {
             "PRODUCT_API_URL": services[0].url,
             "ORDER_API_URL": services[1].url,

@@ -164,6 +164,8 @@ def test_migrations_run_from_an_api_image_against_postgresql(
         result = podman(
             "run", "--rm", "--read-only", "--cap-drop", "ALL", "--user", "10001:10001",
             "--network", "host", "--health-cmd", "none", "--env", f"DATABASE_URL={pg_url}",
+            "--env", "PRODUCT_API_DB_PASSWORD=image-test-product-api",
+            "--env", "ORDER_API_DB_PASSWORD=image-test-order-api",
             image, "python", "-m", "db.migrate",
             timeout=120,
         )  # fmt: skip

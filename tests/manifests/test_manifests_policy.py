@@ -200,19 +200,29 @@ def test_each_service_accepts_its_rendered_configuration(rendered: Rendered) -> 
             raise AssertionError(f"{rendered.name} {name}: {err}") from err
         assert settings.http.port == port == container["ports"][0]["containerPort"]
         if "DATABASE_URL" in env:
-            assert re.fullmatch(
-                r"postgresql://techcommerce:[0-9a-f]{48}@postgres:5432/"
-                r"techcommerce",
-                env["DATABASE_URL"],
+            # Each API connects as its own role with its own password, never as the migrator.
+            role = package
+            password = env[f"{package.upper()}_DB_PASSWORD"]
+            assert re.fullmatch(r"[0-9a-f]{48}", password)
+            assert (
+                env["DATABASE_URL"] == f"postgresql://{role}:{password}@postgres:5432/techcommerce"
             )
-    migrate = rendered.get("Job", "migrate")["spec"]["template"]["spec"]["containers"][0]
-    assert (
-        container_env(rendered, migrate)["DATABASE_URL"]
-        == container_env(
-            rendered,
-            rendered.get("Deployment", "product-api")["spec"]["template"]["spec"]["containers"][0],
-        )["DATABASE_URL"]
+            assert "POSTGRES_USER" not in env and "POSTGRES_PASSWORD" not in env
+    migrate = container_env(
+        rendered, rendered.get("Job", "migrate")["spec"]["template"]["spec"]["containers"][0]
     )
+    assert re.fullmatch(
+        r"postgresql://techcommerce:[0-9a-f]{48}@postgres:5432/techcommerce",
+        migrate["DATABASE_URL"],
+    )
+    # The Job sets the services' passwords: the very values the services connect with.
+    for name, (package, _port) in SERVICES.items():
+        container = rendered.get("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        if package in ("product_api", "order_api"):
+            variable = f"{package.upper()}_DB_PASSWORD"
+            assert migrate[variable] == container_env(rendered, container)[variable]
+    passwords = {migrate["PRODUCT_API_DB_PASSWORD"], migrate["ORDER_API_DB_PASSWORD"]}
+    assert len(passwords | {migrate["POSTGRES_PASSWORD"]}) == 3
 
 
 def test_configured_addresses_point_at_real_services(rendered: Rendered) -> None:

@@ -127,6 +127,17 @@ def test_no_overlay_sets_replicas_of_an_autoscaled_workload(rendered: Rendered) 
     )
 
 
+# hack/gen-secrets.sh's files (OVERLAY/secrets/<name>.env); each is the Secret of the same name,
+# except postgres.env, which is postgres-credentials.
+SECRET_FILES = (
+    "postgres",
+    "product-api-database",
+    "order-api-database",
+    "admin-token",
+    "frontend-session",
+)
+
+
 def test_environments_differ_in_config_and_secrets(rendered_all: dict[str, Rendered]) -> None:
     staging, production = rendered_all["staging"], rendered_all["production"]
     assert (
@@ -139,7 +150,7 @@ def test_environments_differ_in_config_and_secrets(rendered_all: dict[str, Rende
         ]
         == "INFO"
     )
-    for secret in ("postgres-credentials", "admin-token", "frontend-session"):
+    for secret in ("postgres-credentials", *SECRET_FILES[1:]):
         a = staging.config_data("Secret", _generated(staging, "Secret", secret))
         b = production.config_data("Secret", _generated(production, "Secret", secret))
         assert a.keys() == b.keys()
@@ -176,13 +187,31 @@ def test_no_secret_value_is_committed() -> None:
 def test_gen_secrets_keeps_existing_values(manifests_copy, tmp_path) -> None:
     overlay = manifests_copy / "overlays" / "staging"
     before = {p.name: p.read_text() for p in (overlay / "secrets").iterdir()}
-    assert set(before) == {"postgres.env", "admin-token.env", "frontend-session.env"}
+    assert set(before) == {f"{name}.env" for name in SECRET_FILES}
     assert all((overlay / "secrets" / n).stat().st_mode & 0o077 == 0 for n in before)
     subprocess.run(
         [str(REPO / "hack" / "gen-secrets.sh"), str(overlay)], check=True, capture_output=True
     )
     after = {p.name: p.read_text() for p in (overlay / "secrets").iterdir()}
     assert after == before
+
+
+def test_gen_secrets_completes_an_overlay_made_before_the_database_roles(manifests_copy) -> None:
+    """An overlay whose secrets predate the per-service database roles keeps its values and
+    gains the two role passwords, so an existing deployment upgrades with one re-run."""
+    secrets = manifests_copy / "overlays" / "staging" / "secrets"
+    for name in ("product-api-database.env", "order-api-database.env"):
+        (secrets / name).unlink()
+    kept = {p.name: p.read_text() for p in secrets.iterdir()}
+    subprocess.run(
+        [str(REPO / "hack" / "gen-secrets.sh"), str(secrets.parent)],
+        check=True,
+        capture_output=True,
+    )
+    after = {p.name: p.read_text() for p in secrets.iterdir()}
+    assert {k: after[k] for k in kept} == kept
+    assert after["order-api-database.env"].startswith("ORDER_API_DB_PASSWORD=")
+    assert after["product-api-database.env"].startswith("PRODUCT_API_DB_PASSWORD=")
 
 
 def test_an_overlay_without_generated_secrets_does_not_render(tmp_path) -> None:

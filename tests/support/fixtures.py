@@ -14,10 +14,11 @@ from support import pg
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
-def service_env(**overrides: str) -> dict[str, str]:
-    """A complete, valid environment for an API service in tests."""
+def service_env(package: str, **overrides: str) -> dict[str, str]:
+    """A complete, valid environment for an API service (`product_api` or `order_api`) in tests;
+    it connects to the database as the service's own role."""
     env = {
-        "DATABASE_URL": pg.database_url(),
+        "DATABASE_URL": pg.service_url(package),
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "DB_ACQUIRE_TIMEOUT_SECONDS": "1",
         "DRAIN_SECONDS": "0",

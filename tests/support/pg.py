@@ -1,7 +1,12 @@
 """The test suite's one throwaway PostgreSQL, started on first use and destroyed at exit.
 
 TEST_DATABASE_URL points the suite at an existing server instead (tests that stop and start the
-server are then skipped, since they cannot control it).
+server are then skipped, since they cannot control it); it must be a role that may run the
+migrations (create schemas and roles).
+
+`database_url()` is the migrator's (the tests' own checks and set-up use it); the services under
+test connect as their own roles, `service_url("product_api")` / `service_url("order_api")`, with
+exactly the privileges the migrations grant them in production.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ import aiopg
 import psycopg2.extras
 
 from db.migrate import migrate
-from localpg import LocalPostgres
+from localpg import LocalPostgres, url_as
+
+# The service roles' passwords in the test database (db.migrate sets them).
+SERVICE_PASSWORDS = {
+    "product_api": "test-product-api-password",
+    "order_api": "test-order-api-password",
+}
 
 _server: LocalPostgres | None = None
 _url: str | None = None
@@ -36,8 +47,13 @@ def database_url() -> str:
             _server = LocalPostgres.create()
             atexit.register(_server.destroy)
             _url = _server.url
-        asyncio.run(migrate(_url))
+        asyncio.run(migrate(_url, role_passwords=SERVICE_PASSWORDS))
     return _url
+
+
+def service_url(role: str) -> str:
+    """The shared test database as a service's own role: `product_api` or `order_api`."""
+    return url_as(database_url(), role, SERVICE_PASSWORDS[role])
 
 
 TABLES_TO_EMPTY = (

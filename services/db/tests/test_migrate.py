@@ -7,7 +7,13 @@ import uuid
 import aiopg
 import pytest
 
-from db.migrate import LEGACY_PACKAGES, MigrationError, discover, migrate
+from db.migrate import LEGACY_PACKAGES, MigrationError, discover
+from db.migrate import migrate as migrate_with_roles
+from support.pg import SERVICE_PASSWORDS
+
+
+async def migrate(url: str) -> list[str]:
+    return await migrate_with_roles(url, role_passwords=SERVICE_PASSWORDS)
 
 
 @pytest.fixture

@@ -45,12 +45,14 @@ async def products(sql):
 
 @pytest.fixture
 async def product_api(aiohttp_server, empty_db):
-    return await aiohttp_server(create_product_api(product_api_settings(service_env())))
+    return await aiohttp_server(
+        create_product_api(product_api_settings(service_env("product_api")))
+    )
 
 
 @pytest.fixture
 async def order_api(aiohttp_server, empty_db):
-    return await aiohttp_server(create_order_api(order_api_settings(service_env())))
+    return await aiohttp_server(create_order_api(order_api_settings(service_env("order_api"))))
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ async def test_the_cart_survives_a_product_api_outage(
     aiohttp_server, make_shop, order_api, products
 ):
     port = free_port()
-    settings = product_api_settings(service_env())
+    settings = product_api_settings(service_env("product_api"))
     server = await aiohttp_server(create_product_api(settings), port=port)
     shop = await make_shop(base_url(server), base_url(order_api))
     await shop.add(1, 2)
@@ -81,7 +81,7 @@ async def test_order_api_down_keeps_the_cart_and_a_retry_places_exactly_one_orde
     assert (await shop.client.get("/ready")).status == 200
 
     # the order API comes back; the shopper presses the button again
-    await aiohttp_server(create_order_api(order_api_settings(service_env())), port=port)
+    await aiohttp_server(create_order_api(order_api_settings(service_env("order_api"))), port=port)
     placed = await shop.post("/checkout", retry)
     assert placed.status == 200 and placed.url.path.startswith("/orders/")
     assert "Thank you! Your order is confirmed." in text_of(await placed.text())

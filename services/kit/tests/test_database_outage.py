@@ -9,7 +9,7 @@ from support.fixtures import service_env
 
 
 async def test_readiness_and_503_follow_the_database(aiohttp_client, empty_db, pg_server):
-    client = await aiohttp_client(create_app(load_settings(service_env())))
+    client = await aiohttp_client(create_app(load_settings(service_env("product_api"))))
     assert (await client.get("/ready")).status == 200
     assert (await client.get("/products")).status == 200
 

@@ -13,7 +13,9 @@ from support.procs import start_service
 async def test_sigterm_drains_in_flight_requests(empty_db):
     service = start_service(
         "product_api",
-        service_env(DRAIN_SECONDS="1.5", SHUTDOWN_TIMEOUT_SECONDS="10", LOG_LEVEL="INFO"),
+        service_env(
+            "product_api", DRAIN_SECONDS="1.5", SHUTDOWN_TIMEOUT_SECONDS="10", LOG_LEVEL="INFO"
+        ),
     )
     try:
         async with aiopg.connect(empty_db) as blocker, blocker.cursor() as cur:

@@ -12,7 +12,7 @@ from support.orders import new_key
 @pytest.fixture
 async def client(aiohttp_client, empty_db):
     # A pool and acquire timeout big enough for the 200-request races below.
-    env = service_env(DB_POOL_MAX="20", DB_ACQUIRE_TIMEOUT_SECONDS="30")
+    env = service_env("order_api", DB_POOL_MAX="20", DB_ACQUIRE_TIMEOUT_SECONDS="30")
     return await aiohttp_client(create_app(load_settings(env)))
 
 

@@ -26,7 +26,7 @@ async def post_order(session, url, body):
 async def test_orders_acknowledged_survive_a_database_crash(products, sql, pg_server, empty_db):
     await sql("UPDATE catalog.products SET stock = 100000 WHERE id = 1")
     service = start_service(
-        "order_api", service_env(DB_ACQUIRE_TIMEOUT_SECONDS="0.5", DB_POOL_MAX="10")
+        "order_api", service_env("order_api", DB_ACQUIRE_TIMEOUT_SECONDS="0.5", DB_POOL_MAX="10")
     )
     results = []
     try:
@@ -68,7 +68,9 @@ async def test_orders_acknowledged_survive_a_database_crash(products, sql, pg_se
 
 async def test_sigterm_during_a_burst_cuts_no_accepted_request(products, sql):
     await sql("UPDATE catalog.products SET stock = 100000 WHERE id = 1")
-    service = start_service("order_api", service_env(DRAIN_SECONDS="1", DB_POOL_MAX="10"))
+    service = start_service(
+        "order_api", service_env("order_api", DRAIN_SECONDS="1", DB_POOL_MAX="10")
+    )
     try:
         async with aiohttp.ClientSession() as session:
             burst = asyncio.gather(

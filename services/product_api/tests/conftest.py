@@ -11,7 +11,7 @@ from support.fixtures import service_env
 
 @pytest.fixture
 async def client(aiohttp_client, empty_db):
-    return await aiohttp_client(create_app(load_settings(service_env())))
+    return await aiohttp_client(create_app(load_settings(service_env("product_api"))))
 
 
 @pytest.fixture
