@@ -1,5 +1,5 @@
 # TechCommerce: the two commands a user needs are `make run` and `make test`.
-.PHONY: run test lint format setup bench clean
+.PHONY: run test lint format setup bench clean e2e
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,6 +17,11 @@ lint:
 
 test: setup lint
 	$(PY) -m pytest
+
+# A real single-node Kubernetes cluster on this machine, the platform deployed on it, the live
+# suite (tests/cluster_e2e), teardown. Root only; E2E_KEEP=1 keeps the cluster (README: make e2e).
+e2e: setup
+	hack/e2e/run.sh
 
 format:
 	$(VENV)/bin/ruff format .

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Build the e2e cluster's Go binaries from the Go module proxy, with the pinned toolchain
+# (E2E_GO_TOOLCHAIN) and the versions of hack/versions.env. Each lands in
+# $E2E_CACHE/bin/<component>-<version>/ and is skipped when already built, so a second run (or a
+# fresh clone on the same machine) builds nothing.
+#
+# Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
+#   kubernetes etcd pause coredns metrics-server kube-router monitoring
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=hack/e2e/lib.sh
+source hack/e2e/lib.sh
+e2e_go_env
+
+# built DIR: true when DIR holds a finished build.
+built() { [ -f "$1/.complete" ]; }
+finish() {
+  touch "$1/.complete"
+  note "built $(basename "$1"): $(du -sh "$1" | cut -f1)"
+}
+# module_dir MODULE VERSION: download a module and print where its source is (read-only).
+module_dir() {
+  go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
+}
+# own_module_copy MODULE VERSION NAME: a writable copy of a module's source, built with its own
+# go.mod and go.sum (exact upstream pins; a wrapper module plus `go mod tidy` would move them).
+own_module_copy() {
+  local src dst=$E2E_CACHE/src/$3
+  if [ ! -f "$dst/go.mod" ]; then
+    src=$(module_dir "$1" "$2")
+    [ -n "$src" ] || die "cannot download $1@$2"
+    rm -rf "$dst"
+    mkdir -p "$(dirname "$dst")"
+    cp -r "$src" "$dst"
+    chmod -R u+w "$dst"
+  fi
+  printf '%s\n' "$dst"
+}
+
+build_kubernetes() {
+  local out=$KUBE_BIN version=$E2E_KUBERNETES_VERSION src=$E2E_CACHE/src/kubernetes
+  built "$out" && return 0
+  step "Kubernetes $version (staging modules $E2E_KUBERNETES_STAGING_VERSION)"
+  mkdir -p "$src" "$out"
+  # A wrapper module: k8s.io/kubernetes replaces its staging modules with ./staging paths, which
+  # do not exist in the module download; they are replaced here by their published versions.
+  (
+    cd "$src"
+    rm -f go.mod go.sum
+    go mod init techcommerce/e2e/kubernetes >/dev/null 2>&1
+    go mod edit -require="k8s.io/kubernetes@$version"
+    local kube staging
+    kube=$(module_dir k8s.io/kubernetes "$version")
+    sed -n '/^replace (/,/^)/p' "$kube/go.mod" | awk '/=>/ {print $1}' | while read -r staging; do
+      go mod edit -replace="$staging=$staging@$E2E_KUBERNETES_STAGING_VERSION"
+    done
+    cat >tools.go <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+)
+EOF
+    go mod tidy
+    # The version the binaries report (Tekton and kubectl check it): without these, v0.0.0.
+    local minor ldflags="-s -w" pkg
+    minor=$(echo "$version" | cut -d. -f2)
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+      ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+    done
+    go build -trimpath -ldflags "$ldflags" -o "$out/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
+      k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+  )
+  finish "$out"
+}
+
+build_etcd() {
+  local out=$ETCD_BIN src=$E2E_CACHE/src/etcd
+  built "$out" && return 0
+  step "etcd $E2E_ETCD_VERSION"
+  mkdir -p "$src" "$out"
+  (
+    cd "$src"
+    rm -f go.mod go.sum
+    go mod init techcommerce/e2e/etcd >/dev/null 2>&1
+    cat >tools.go <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "go.etcd.io/etcd/etcdctl/v3"
+	_ "go.etcd.io/etcd/server/v3"
+)
+EOF
+    go get "go.etcd.io/etcd/server/v3@$E2E_ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$E2E_ETCD_VERSION"
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+    go build -trimpath -ldflags "-s -w" -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3
+  )
+  finish "$out"
+}
+
+build_pause() {
+  local out
+  out=$(e2e_bin "pause-$(sha256sum hack/e2e/src/pause/main.go | cut -c1-12)")
+  built "$out" && return 0
+  step "pause (hack/e2e/src/pause)"
+  mkdir -p "$out"
+  (cd hack/e2e/src/pause && go build -trimpath -ldflags "-s -w" -o "$out/pause" .)
+  finish "$out"
+}
+
+build_coredns() {
+  local out src=$E2E_CACHE/src/coredns-$E2E_COREDNS_VERSION
+  out=$(e2e_bin "coredns-$E2E_COREDNS_VERSION-$(sha256sum hack/e2e/src/coredns/main.go | cut -c1-12)")
+  built "$out" && return 0
+  step "CoreDNS $E2E_COREDNS_VERSION (hack/e2e/src/coredns: the plugins the Corefile uses)"
+  mkdir -p "$src" "$out"
+  cp hack/e2e/src/coredns/main.go "$src/main.go"
+  (
+    cd "$src"
+    if [ ! -f go.mod ]; then
+      go mod init techcommerce/e2e/coredns >/dev/null 2>&1
+      go mod edit -require="github.com/coredns/coredns@$E2E_COREDNS_VERSION"
+    fi
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$out/coredns" .
+  )
+  finish "$out"
+}
+
+build_metrics_server() {
+  local out src
+  out=$(e2e_bin "metrics-server-$E2E_METRICS_SERVER_VERSION")
+  built "$out" && return 0
+  step "metrics-server $E2E_METRICS_SERVER_VERSION"
+  src=$(own_module_copy sigs.k8s.io/metrics-server "$E2E_METRICS_SERVER_VERSION" "metrics-server-$E2E_METRICS_SERVER_VERSION")
+  mkdir -p "$out"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/metrics-server" ./cmd/metrics-server)
+  finish "$out"
+}
+
+build_kube_router() {
+  local out src mod=github.com/cloudnativelabs/kube-router/v2
+  out=$(e2e_bin "kube-router-$E2E_KUBE_ROUTER_VERSION")
+  built "$out" && return 0
+  step "kube-router $E2E_KUBE_ROUTER_VERSION (NetworkPolicy only)"
+  src=$(own_module_copy "$mod" "$E2E_KUBE_ROUTER_VERSION" "kube-router-$E2E_KUBE_ROUTER_VERSION")
+  mkdir -p "$out"
+  (cd "$src" && go build -trimpath \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$E2E_KUBE_ROUTER_VERSION" \
+    -o "$out/kube-router" ./cmd/kube-router)
+  finish "$out"
+}
+
+# Prometheus, Alertmanager, kube-state-metrics, node-exporter: each from its own module source.
+build_monitoring() {
+  local out src
+  out=$(e2e_bin "prometheus-$E2E_PROMETHEUS_VERSION")
+  if ! built "$out"; then
+    step "Prometheus $E2E_PROMETHEUS_VERSION (server without web UI assets)"
+    src=$(own_module_copy github.com/prometheus/prometheus "$E2E_PROMETHEUS_VERSION" "prometheus-$E2E_PROMETHEUS_VERSION")
+    mkdir -p "$out"
+    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/prometheus" ./cmd/prometheus)
+    finish "$out"
+  fi
+  out=$(e2e_bin "alertmanager-$E2E_ALERTMANAGER_VERSION")
+  if ! built "$out"; then
+    step "Alertmanager $E2E_ALERTMANAGER_VERSION"
+    src=$(own_module_copy github.com/prometheus/alertmanager "$E2E_ALERTMANAGER_VERSION" "alertmanager-$E2E_ALERTMANAGER_VERSION")
+    mkdir -p "$out"
+    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/alertmanager" ./cmd/alertmanager)
+    finish "$out"
+  fi
+  out=$(e2e_bin "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")
+  if ! built "$out"; then
+    step "kube-state-metrics $KUBE_STATE_METRICS_VERSION"
+    src=$(own_module_copy k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION" "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")
+    mkdir -p "$out"
+    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/kube-state-metrics" .)
+    finish "$out"
+  fi
+  out=$(e2e_bin "node-exporter-$NODE_EXPORTER_VERSION")
+  if ! built "$out"; then
+    step "node-exporter $NODE_EXPORTER_VERSION"
+    src=$(own_module_copy github.com/prometheus/node_exporter "$NODE_EXPORTER_VERSION" "node-exporter-$NODE_EXPORTER_VERSION")
+    mkdir -p "$out"
+    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/node_exporter" .)
+    finish "$out"
+  fi
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router)
+for component in "${components[@]}"; do
+  case $component in
+    kubernetes) build_kubernetes ;;
+    etcd) build_etcd ;;
+    pause) build_pause ;;
+    coredns) build_coredns ;;
+    metrics-server) build_metrics_server ;;
+    kube-router) build_kube_router ;;
+    monitoring) build_monitoring ;;
+    *) die "unknown component '$component'" ;;
+  esac
+done

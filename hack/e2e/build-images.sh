@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Images of the e2e cluster, all in the project's podman store (hack/containers/, outside the
+# clone, so a second run or a fresh clone reuses them):
+#   - the three services: hack/build-images.sh (services/Dockerfile + hack/make-base-image.sh),
+#     tag e2e: exactly what users build;
+#   - a PostgreSQL 15 stand-in for the official image (hack/e2e/images/postgres);
+#   - the cluster's own Go binaries (pause, CoreDNS, metrics-server; monitoring with
+#     `monitoring`): a single static binary on an empty filesystem, UID 65532.
+# The pause image is also written as a docker-archive ($E2E_CACHE/images/pause.tar): containerd
+# imports it before the registry runs. Everything else is pushed to the in-cluster registry by
+# hack/e2e/deploy.sh (and cluster-up.sh for the add-ons).
+#
+# Usage: hack/e2e/build-images.sh [monitoring]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=hack/e2e/lib.sh
+source hack/e2e/lib.sh
+# shellcheck source=hack/containers/env.sh
+source hack/containers/env.sh
+mkdir -p "$E2E_CACHE/images"
+
+# binary_image NAME DIR BINARY [USER]: import DIR/BINARY as localhost/techcommerce-e2e/NAME:<hash>
+# (tag = the binary's hash: a rebuilt binary makes a new image). Prints the image name.
+binary_image() {
+  local name=$1 dir=$2 binary=$3 user=${4:-65532} image
+  image=localhost/techcommerce-e2e/$name:$(sha256sum "$dir/$binary" | cut -c1-16)
+  if ! podman image exists "$image"; then
+    tar --owner=0 --group=0 --numeric-owner -C "$dir" -c "$binary" |
+      podman import --quiet --change "ENTRYPOINT [\"/$binary\"]" --change "USER $user" - "$image" >/dev/null
+  fi
+  printf '%s\n' "$image"
+}
+
+# archive IMAGE NAME: a docker-archive of IMAGE at $E2E_CACHE/images/NAME.tar (rewritten only
+# when IMAGE changed), for the add-ons cluster-up.sh pushes with skopeo.
+archive() {
+  local image=$1 name=$2 tar=$E2E_CACHE/images/$2.tar
+  if [ "$(cat "$tar.image" 2>/dev/null)" != "$image" ]; then
+    rm -f "$tar"
+    podman save --quiet --format docker-archive --output "$tar" "$image"
+    echo "$image" >"$tar.image"
+  fi
+  note "$name: $image"
+}
+
+if [ "${1:-}" = monitoring ]; then
+  step "Monitoring images (Prometheus, Alertmanager, kube-state-metrics, node-exporter)"
+  archive "$(binary_image prometheus "$(e2e_bin "prometheus-$E2E_PROMETHEUS_VERSION")" prometheus)" prometheus
+  archive "$(binary_image alertmanager "$(e2e_bin "alertmanager-$E2E_ALERTMANAGER_VERSION")" alertmanager)" alertmanager
+  archive "$(binary_image kube-state-metrics "$(e2e_bin "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")" kube-state-metrics)" kube-state-metrics
+  archive "$(binary_image node-exporter "$(e2e_bin "node-exporter-$NODE_EXPORTER_VERSION")" node_exporter)" node-exporter
+  exit 0
+fi
+
+step "Cluster images (pause, CoreDNS, metrics-server)"
+pause_dir=$(e2e_bin "pause-$(sha256sum hack/e2e/src/pause/main.go | cut -c1-12)")
+coredns_dir=$(e2e_bin "coredns-$E2E_COREDNS_VERSION-$(sha256sum hack/e2e/src/coredns/main.go | cut -c1-12)")
+pause=$(binary_image pause "$pause_dir" pause)
+# containerd's sandbox_image (cluster-up.sh) names it techcommerce-e2e/pause:local.
+podman tag "$pause" localhost/techcommerce-e2e/pause:local
+if [ "$(cat "$E2E_CACHE/images/pause.tar.image" 2>/dev/null)" != "$pause" ]; then
+  rm -f "$E2E_CACHE/images/pause.tar"
+  podman save --quiet --format docker-archive --output "$E2E_CACHE/images/pause.tar" \
+    techcommerce-e2e/pause:local
+  echo "$pause" >"$E2E_CACHE/images/pause.tar.image"
+fi
+archive "$(binary_image coredns "$coredns_dir" coredns)" coredns
+archive "$(binary_image metrics-server "$(e2e_bin "metrics-server-$E2E_METRICS_SERVER_VERSION")" metrics-server)" metrics-server
+
+step "Service images (hack/build-images.sh, tag e2e)"
+TAG=e2e hack/build-images.sh
+
+step "PostgreSQL 15 stand-in (hack/e2e/images/postgres)"
+base=$(hack/make-base-image.sh | tail -n1)
+recipe=$(cat hack/e2e/images/postgres/* | sha256sum | cut -c1-12)
+postgres=localhost/techcommerce-e2e/postgres:15-$recipe
+if ! podman image exists "$postgres"; then
+  podman build --quiet --format docker --isolation chroot --layers --build-arg "BASE_IMAGE=$base" \
+    --tag "$postgres" --file hack/e2e/images/postgres/Containerfile hack/e2e/images/postgres >/dev/null
+fi
+podman tag "$postgres" localhost/techcommerce-e2e/postgres:e2e
+note "postgres: $postgres"

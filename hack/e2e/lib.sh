@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this file
+# Shared by the hack/e2e scripts: where things live, the cluster's fixed addresses, and helpers.
+# Source it after `cd` to the repository root; it defines variables and functions only.
+#
+# Two places, both outside the clone:
+#   E2E_CACHE  built binaries, images, Go caches, wheelhouse: kept between runs and clones
+#              (${TECHCOMMERCE_CACHE:-~/.cache/techcommerce}/e2e), so a second run builds nothing.
+#   E2E_RUN    this cluster's runtime state (PKI, etcd data, containerd, logs, PIDs): a fresh
+#              directory per bring-up, removed by teardown (E2E_KEEP=1 keeps the cluster).
+
+# shellcheck source=hack/lib/common.sh
+source hack/lib/common.sh
+load_versions hack/versions.env
+
+E2E_CACHE=${TECHCOMMERCE_CACHE:-$HOME/.cache/techcommerce}/e2e
+# The one pointer to the current cluster's runtime directory (its PIDs name what to stop).
+E2E_STATE=${E2E_STATE:-/run/techcommerce-e2e}
+E2E_RUN=$(cat "$E2E_STATE/run-dir" 2>/dev/null || true)
+
+# Network: everything lives in one network namespace with no route out (default: blackhole).
+E2E_NETNS=techcommerce-e2e
+E2E_NODE=techcommerce-e2e-node
+E2E_NODE_IP=10.201.0.2
+E2E_POD_CIDR=10.89.0.0/24
+E2E_SERVICE_CIDR=10.97.0.0/24
+E2E_API_SERVICE_IP=10.97.0.1
+E2E_DNS_SERVICE_IP=10.97.0.10
+E2E_REGISTRY=127.0.0.1:5000 # inside the netns only; kubelet pulls from it by this name
+E2E_CGROUP=techcommerce-e2e
+
+# Binaries, one directory per component and version (a finished build writes .complete).
+e2e_bin() { printf '%s/bin/%s\n' "$E2E_CACHE" "$1"; }
+KUBE_BIN=$(e2e_bin "kubernetes-$E2E_KUBERNETES_VERSION")
+ETCD_BIN=$(e2e_bin "etcd-$E2E_ETCD_VERSION")
+
+# Go: own module and build caches under the e2e cache, the pinned patched toolchain.
+e2e_go_env() {
+  export GOMODCACHE=$E2E_CACHE/go/mod GOCACHE=$E2E_CACHE/go/build
+  export GOTOOLCHAIN=$E2E_GO_TOOLCHAIN GOFLAGS=-modcacherw CGO_ENABLED=0 GOTELEMETRY=off
+  mkdir -p "$GOMODCACHE" "$GOCACHE"
+}
+
+# The holder process owns the cluster's private mount namespace (inside its network namespace);
+# every component is started through it, so all mounts vanish with it.
+holder_pid() { cat "$E2E_RUN/pids/holder" 2>/dev/null; }
+in_cluster() { nsenter -t "$(holder_pid)" -m -n -- "$@"; }
+
+# start_component NAME CMD...: run CMD inside the cluster's namespaces in the background,
+# log to $E2E_RUN/logs/NAME.log, record its PID for teardown.
+start_component() {
+  local name=$1
+  shift
+  mkdir -p "$E2E_RUN/logs" "$E2E_RUN/pids"
+  nsenter -t "$(holder_pid)" -m -n -- "$@" >"$E2E_RUN/logs/$name.log" 2>&1 &
+  echo $! >"$E2E_RUN/pids/$name"
+  note "started $name (pid $!, log $E2E_RUN/logs/$name.log)"
+}
+
+# kctl ARGS...: kubectl as cluster admin, inside the cluster's namespaces.
+kctl() { in_cluster "$KUBE_BIN/kubectl" --kubeconfig "$E2E_RUN/admin.kubeconfig" "$@"; }
+
+# wait_until SECONDS WHAT CMD...: retry CMD (quietly) until it succeeds or time runs out.
+wait_until() {
+  local limit=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt "$deadline" ] || die "timed out after ${limit}s waiting for $what"
+    sleep 0.5
+  done
+}

@@ -1,0 +1,3 @@
+module techcommerce/e2e/pause
+
+go 1.25

@@ -1,0 +1,91 @@
+"""The HPA of product-api acts on real CPU (metrics-server reading the kubelet): a bounded load,
+sent only to the product-api Service's cluster address, raises it above 2 replicas with no failed
+request; after the load, it scales back to 2.
+
+The overlay's scale-down behaviour waits 5 minutes and then removes one pod a minute. To keep the
+suite short, the test shortens that window on the live object after the scale-out (30 s, one pod
+each 15 s) and restores the overlay's HPA afterwards: the scale-down path is the same controller
+logic, only faster."""
+
+from __future__ import annotations
+
+import json
+
+from cluster_e2e.kube import NAMESPACE, Cluster, eventually
+from cluster_e2e.load import Load
+
+FAST_SCALE_DOWN = {
+    "spec": {
+        "behavior": {
+            "scaleDown": {
+                "stabilizationWindowSeconds": 30,
+                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15}],
+            }
+        }
+    }
+}
+
+
+def hpa(cluster: Cluster) -> dict:
+    return cluster.get("hpa", "product-api")
+
+
+def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report):
+    cluster = seeded
+    original = hpa(cluster)
+    assert original["spec"]["minReplicas"] == 2
+    eventually(
+        lambda: hpa(cluster)["status"].get("currentMetrics"),
+        timeout=120,
+        what="the HPA to read CPU from metrics-server",
+    )
+    base = f"http://{cluster.service_ip('product-api')}:5000"
+    urls = [
+        f"{base}/products?limit=50",
+        f"{base}/products?limit=50&sort=price",
+        f"{base}/categories",
+    ]
+    with Load(urls, concurrency=6, max_requests=60_000, max_seconds=300) as load:
+        scaled = eventually(
+            lambda: (replicas := hpa(cluster)["status"].get("currentReplicas", 0)) > 2 and replicas,
+            timeout=280,
+            interval=5,
+            what="product-api above 2 replicas",
+        )
+        cluster.rollout_status("deployment/product-api", timeout=240)
+    report(f"HPA scale-out to {scaled} replicas; load {load.tally.summary()}")
+    assert load.tally.failed == 0, load.tally.summary()
+
+    cluster.kubectl(
+        "-n",
+        NAMESPACE,
+        "patch",
+        "hpa",
+        "product-api",
+        "--type=merge",
+        "-p",
+        json.dumps(FAST_SCALE_DOWN),
+    )
+    try:
+        eventually(
+            lambda: (
+                hpa(cluster)["status"].get("desiredReplicas") == 2
+                and cluster.get("deployment", "product-api")["status"].get("replicas") == 2
+            ),
+            timeout=300,
+            interval=5,
+            what="product-api back to 2 replicas",
+        )
+    finally:
+        behavior = original["spec"]["behavior"]
+        cluster.kubectl(
+            "-n",
+            NAMESPACE,
+            "patch",
+            "hpa",
+            "product-api",
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": {"behavior": behavior}}),
+        )
+    report("HPA scaled product-api back to 2 replicas")

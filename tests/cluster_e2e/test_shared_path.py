@@ -1,0 +1,201 @@
+"""The kind path (hack/cluster-up) and the e2e path (hack/e2e/deploy.sh) share everything that is
+not kind-specific, so what `make e2e` proves is what users get: the same namespace files in the
+same order, the same secrets generation, the same staging overlay (the rendered objects are equal
+but for the image references), the same waits, in the same install order. Offline: both scripts'
+dry-run plans and `kubectl kustomize`; no cluster is needed, so this runs in `make test` too."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def repository_name(image: str) -> str:
+    """The last path part of an image reference, without registry, tag or digest."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+def plan(*command: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> list[str]:
+    """The commands a dry run prints, as argument strings with the kubectl prefix removed
+    ("kubectl --context CTX " on the kind path, "kctl " on the e2e path)."""
+    proc = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    steps = []
+    for line in proc.stdout.splitlines():
+        if not line.startswith("+ "):
+            continue
+        words = line[2:]
+        words = re.sub(r"^kubectl --context \S+ ", "kubectl ", words)
+        words = re.sub(r"^kctl ", "kubectl ", words)
+        steps.append(words)
+    return steps
+
+
+def normalise(step: str, e2e_overlay: str) -> str:
+    return step.replace(f"apply -k {e2e_overlay}", "apply -k STAGING").replace(
+        "apply -k hack/lib/staging", "apply -k STAGING"
+    )
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory) -> Path:
+    """A copy of what both paths read, with freshly generated secret files (gitignored: a clean
+    clone has none; both paths generate them with hack/gen-secrets.sh)."""
+    root = tmp_path_factory.mktemp("repo")
+    shutil.copytree(
+        REPO / "manifests", root / "manifests", ignore=shutil.ignore_patterns("secrets")
+    )
+    for part in ("hack/lib", "hack/e2e", "hack/containers"):
+        shutil.copytree(REPO / part, root / part)
+    for part in ("hack/versions.env", "hack/gen-secrets.sh", "hack/cluster-up"):
+        (root / part).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / part, root / part)
+    subprocess.run(
+        ["bash", "hack/gen-secrets.sh", "manifests/overlays/staging"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def e2e_overlay(copy: Path) -> Path:
+    return copy / "e2e-run"
+
+
+@pytest.fixture(scope="module")
+def plans(copy: Path, e2e_overlay: Path) -> tuple[list[str], list[str]]:
+    kind = plan("bash", "hack/cluster-up", "--dry-run")
+    e2e = plan(
+        "bash",
+        "hack/e2e/deploy.sh",
+        "--dry-run",
+        cwd=copy,
+        env={"E2E_DRY_RUN_DIR": str(e2e_overlay)},
+    )
+    staging = str(e2e_overlay / "staging")
+    return [normalise(s, staging) for s in kind], [normalise(s, staging) for s in e2e]
+
+
+def shared_steps(steps: list[str]) -> list[str]:
+    """The project's own install steps: namespaces, secrets generation, the staging overlay and
+    its waits (not the platform add-ons each path installs its own way)."""
+    keep = (
+        "kubectl apply -f manifests/",
+        "kubectl apply -f monitoring/kubernetes/namespaces.yaml",
+        "kubectl apply -f tekton/rbac/namespace.yaml",
+        "hack/gen-secrets.sh ",
+        "kubectl apply -k STAGING",
+        "kubectl rollout status --namespace techcommerce-staging ",
+        "kubectl wait --namespace techcommerce-staging ",
+    )
+    return [s for s in steps if s.startswith(keep)]
+
+
+def test_both_paths_run_the_same_project_steps_in_the_same_order(plans):
+    kind, e2e = plans
+    assert shared_steps(kind), "the kind plan changed shape: update shared_steps()"
+    assert shared_steps(e2e) == shared_steps(kind)
+
+
+def test_the_e2e_path_installs_in_the_kind_path_order(plans):
+    """Namespaces, then secrets, then images, then the staging overlay."""
+    _, e2e = plans
+    order = [
+        next(i for i, s in enumerate(e2e) if s.startswith(prefix))
+        for prefix in (
+            "kubectl apply -f manifests/overlays/staging/namespace.yaml",
+            "hack/gen-secrets.sh",
+            "podman push",
+            "kubectl apply -k STAGING",
+        )
+    ]
+    assert order == sorted(order)
+
+
+def render(directory: Path) -> dict[tuple[str, str, str], dict]:
+    proc = subprocess.run(
+        ["kubectl", "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    objects = {}
+    for obj in yaml.safe_load_all(proc.stdout):
+        if obj:
+            meta = obj["metadata"]
+            objects[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
+    return objects
+
+
+def without_image_references(obj: dict) -> tuple[dict, list[str]]:
+    """OBJ with every container image replaced by its bare repository name, and those names."""
+    names = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "image" and isinstance(value, str):
+                    names.append(repository_name(value))
+                    out[key] = repository_name(value)
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(obj), names
+
+
+def test_the_staging_overlay_is_the_same_but_for_image_references(
+    copy: Path, e2e_overlay: Path, plans
+):
+    kind = render(copy / "hack/lib/staging")
+    e2e = render(e2e_overlay / "staging")
+    assert set(e2e) == set(kind)
+    for key, obj in kind.items():
+        kind_obj, kind_images = without_image_references(obj)
+        e2e_obj, e2e_images = without_image_references(e2e[key])
+        assert e2e_obj == kind_obj, key
+        assert e2e_images == kind_images, key
+    # and the e2e images are pinned by digest from its in-cluster registry
+    for obj in e2e.values():
+        for container in (obj.get("spec", {}).get("template", {}).get("spec", {})).get(
+            "containers", []
+        ):
+            assert re.fullmatch(r"127\.0\.0\.1:5000/\S+@sha256:[0-9a-f]{64}", container["image"])
+
+
+def test_the_e2e_versions_match_what_kind_users_get():
+    pins = dict(
+        line.split("=", 1)
+        for line in (REPO / "hack/versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert f":{pins['E2E_KUBERNETES_VERSION']}@" in pins["KIND_NODE_IMAGE"]
+    kube = pins["E2E_KUBERNETES_VERSION"].split(".")
+    staging = pins["E2E_KUBERNETES_STAGING_VERSION"].split(".")
+    assert staging == ["v0", kube[1], kube[2]]
