@@ -1,0 +1,119 @@
+"""Hostile input over every page, form and query parameter of the shop, in front of the real
+APIs on a real PostgreSQL: no answer is a 5xx (a 5xx from input alone fires the error-ratio
+alert and burns the SLO), a bad field is a form error (never "order system unreachable"),
+nothing logs a traceback and nothing is written."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from yarl import URL
+
+from api.hostile import (
+    integer_texts,
+    money_texts,
+    non_ascii_digit_strings,
+    texts_with_control_chars,
+)
+from frontend.forms import FIELDS
+from frontend.tests.browsing import ADDRESS, HTML, Forms, text_of
+
+UNREACHABLE = "could not reach our order system"
+
+
+async def shop_state(sql) -> list:
+    return [
+        await sql("SELECT id, stock, updated_at FROM catalog.products ORDER BY id"),
+        await sql("SELECT count(*) AS n FROM orders.orders"),
+    ]
+
+
+def assert_no_traceback(caplog) -> None:
+    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not broken, [r.getMessage() for r in broken]
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.count = 0
+        self.server_errors: list[str] = []
+        self.unexpected: list[str] = []
+
+    def record(self, label: str, status: int, body: str, expected: set[int]) -> None:
+        self.count += 1
+        if status >= 500:
+            self.server_errors.append(f"{status} {label} {text_of(body)[:200]}")
+        elif status not in expected:
+            self.unexpected.append(f"{status} {label}")
+        if UNREACHABLE in body:
+            self.unexpected.append(f"'unreachable' shown for {label}")
+
+
+async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(shop, sql, caplog):
+    caplog.set_level(logging.WARNING)
+    client = shop.client
+    tally = Tally()
+    await shop.add(3, 1)  # a cart, so the checkout and cart forms exist
+    before = await shop_state(sql)
+
+    async def get(url, expected):
+        response = await client.get(url, headers=HTML)
+        tally.record(f"GET {url}", response.status, await response.text(), expected)
+
+    async def post(action, fields, expected):
+        response = await client.post(action, data=fields, headers=HTML, allow_redirects=True)
+        tally.record(f"POST {action} {fields!r:.120}", response.status, await response.text(),
+                     expected)  # fmt: skip
+
+    catalog_values = {
+        "page": integer_texts(1, 400),
+        "min_price": money_texts(),
+        "max_price": money_texts(),
+        "q": texts_with_control_chars(),
+        "category": [*texts_with_control_chars(), *non_ascii_digit_strings()[:20]],
+        "in_stock": ["\x00", "yes", "\u0661"],
+        "sort": ["\x00", "random"],
+    }
+    for name, values in catalog_values.items():
+        for value in values:
+            await get(URL("/").with_query({name: value}), {200})
+
+    csrf = Forms(await shop.page("/cart")).get("/cart/items/3")["csrf_token"]
+    for raw in [*integer_texts(1, 2**63 - 1), *texts_with_control_chars()]:
+        segment = quote(raw, safe="")
+        await get(URL(f"/products/{segment}", encoded=True), {404})
+        await post(URL(f"/cart/items/{segment}", encoded=True), {"csrf_token": csrf,
+                   "quantity": "1"}, {200})  # fmt: skip
+        await post(URL(f"/cart/items/{segment}/remove", encoded=True), {"csrf_token": csrf},
+                   {200})  # fmt: skip
+
+    add_form = Forms(await shop.page("/products/3")).get("/cart/items")
+    for value in integer_texts(1, 100):
+        await post("/cart/items", {**add_form, "quantity": value}, {200})
+        await post("/cart/items", {**add_form, "product_id": value}, {404})
+    cart_form = Forms(await shop.page("/cart")).get("/cart/items/3")
+    for value in integer_texts(0, 100):
+        await post("/cart/items/3", {**cart_form, "quantity": value}, {200})
+
+    checkout = Forms(await shop.page("/checkout")).get("/checkout")
+    for name in FIELDS:
+        for value in texts_with_control_chars():
+            fields = {**checkout, **ADDRESS, name: value}
+            response = await client.post("/checkout", data=fields, headers=HTML)
+            body = await response.text()
+            tally.record(f"POST /checkout {name}={value!r}", response.status, body, {422})
+            if response.status == 422 and 'aria-invalid="true"' not in body:
+                tally.unexpected.append(f"no field error for {name}={value!r}")
+
+    lookup = Forms(await shop.page("/orders/lookup")).get("/orders/lookup")
+    for name in ("order_id", "email"):
+        for value in [*texts_with_control_chars(), *non_ascii_digit_strings()[:30]]:
+            await post("/orders/lookup", {**lookup, name: value}, {404, 422})
+
+    print(f"hostile corpus (shop): {tally.count} requests, {len(tally.server_errors)} >= 500")
+    assert tally.server_errors == []
+    assert tally.unexpected == []
+    assert tally.count > 1500
+    assert await shop_state(sql) == before
+    assert_no_traceback(caplog)

@@ -1,0 +1,172 @@
+"""Hostile input over every route, body field, query parameter and header of order-api, on the
+real app and a real PostgreSQL: no answer is a 5xx (a 5xx from input alone fires the
+error-ratio alert and burns the SLO), nothing logs a traceback, nothing is written; and the
+numeric limits hold: orders at the maximum price and quantity fit, and cancelling an order
+whose product stands at the stock maximum works."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from yarl import URL
+
+from api.hostile import (
+    integer_texts,
+    json_number_boundaries,
+    non_ascii_digit_strings,
+    texts_with_control_chars,
+)
+from kit.validation import MAX_ID, MAX_LINES, MAX_PRICE, MAX_QUANTITY, MAX_STOCK
+from support.orders import new_key, order_body
+
+# Reads and cancels may need the shop's credential; without it 401 is a clean answer too.
+READ = {401}
+
+
+async def order_state(sql) -> list:
+    return [
+        await sql("SELECT * FROM orders.orders ORDER BY id"),
+        await sql("SELECT * FROM orders.order_lines ORDER BY order_id, product_id"),
+        await sql("SELECT key FROM orders.idempotency_keys ORDER BY key"),
+        await sql("SELECT id, stock, updated_at FROM catalog.products ORDER BY id"),
+    ]
+
+
+def assert_no_traceback(caplog) -> None:
+    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not broken, [r.getMessage() for r in broken]
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.count = 0
+        self.server_errors: list[str] = []
+        self.unexpected: list[str] = []
+
+    async def send(self, client, method, url, expected: set[int], **kwargs) -> None:
+        response = await client.request(method, url, **kwargs)
+        body = await response.read()
+        self.count += 1
+        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.160}"
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {label}")
+        elif response.status not in expected:
+            self.unexpected.append(f"{response.status} {label} {body[:200]!r}")
+
+
+def with_field(body: dict, path: tuple[str, ...], value: object) -> dict:
+    copy = {**body, path[0]: {**body[path[0]]}} if len(path) == 2 else {**body}
+    if len(path) == 2:
+        copy[path[0]][path[1]] = value
+    else:
+        copy[path[0]] = value
+    return copy
+
+
+TEXT_FIELDS = [
+    ("customer", "email"),
+    ("customer", "name"),
+    ("shipping_address", "line1"),
+    ("shipping_address", "line2"),
+    ("shipping_address", "city"),
+    ("shipping_address", "postal_code"),
+    ("shipping_address", "country"),
+]
+
+
+async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(
+    client, products, sql, admin_headers, caplog
+):
+    caplog.set_level(logging.WARNING)
+    good = order_body((1, 1))
+    before = await order_state(sql)
+    tally = Tally()
+
+    async def place(body, key=None):
+        headers = {"Idempotency-Key": key or new_key()}
+        await tally.send(client, "POST", "/orders", {422}, json=body, headers=headers)
+
+    for path in TEXT_FIELDS:
+        for value in [*texts_with_control_chars(), None, 1]:
+            await place(with_field(good, path, value))
+    for value in ["a" * 65 + "@example.com", "1" * 300 + "@example.com", "\u0661@example.com"]:
+        await place(with_field(good, ("customer", "email"), value))
+    for value in json_number_boundaries(1, MAX_QUANTITY):
+        await place({**good, "items": [{"product_id": 1, "quantity": value}]})
+    for value in json_number_boundaries(1, MAX_ID):
+        await place({**good, "items": [{"product_id": value, "quantity": 1}]})
+    await place({**good, "items": [{"product_id": i, "quantity": 1} for i in range(1, 60)]})
+
+    for key in [*texts_with_control_chars(), "", "k" * 256, "é", " ", "a b"]:
+        try:
+            headers = {"Idempotency-Key": key}
+            response = await client.post("/orders", json=good, headers=headers)
+        except ValueError:  # the client itself refuses CR/LF/NUL in a header
+            continue
+        tally.count += 1
+        if response.status >= 500:
+            tally.server_errors.append(f"{response.status} Idempotency-Key {key!r}")
+        elif response.status not in (400, 201):
+            tally.unexpected.append(f"{response.status} Idempotency-Key {key!r}")
+        elif response.status == 201:
+            tally.unexpected.append(f"accepted Idempotency-Key {key!r}")
+
+    queries = {
+        "email": [*texts_with_control_chars(), "", "x" * 300, "1" * 250 + "@a.co"],
+        "limit": integer_texts(1, 100),
+        "offset": integer_texts(0, 10_000),
+    }
+    for name, values in queries.items():
+        for value in values:
+            params = {"email": "ada@example.com", name: value}
+            await tally.send(client, "GET", "/orders", {422} | READ, params=params)
+
+    for raw in [*integer_texts(1, 10), *texts_with_control_chars(), *non_ascii_digit_strings()]:
+        segment = quote(raw, safe="")
+        for method, suffix, expected, kwargs in [
+            ("GET", "", {404} | READ, {}),
+            ("POST", "/cancel", {404} | READ, {}),
+            ("POST", "/status", {404}, {"json": {"status": "shipped"}, "headers": admin_headers}),
+        ]:
+            url = URL(f"/orders/{segment}{suffix}", encoded=True)
+            await tally.send(client, method, url, expected, **kwargs)
+
+    print(f"hostile corpus: {tally.count} requests, {len(tally.server_errors)} answers >= 500")
+    assert tally.server_errors == []
+    assert tally.unexpected == []
+    assert tally.count > 1500
+    assert await order_state(sql) == before
+    assert_no_traceback(caplog)
+
+
+async def test_an_order_at_every_limit_fits_and_its_cancel_works_at_the_stock_maximum(
+    client, sql, place
+):
+    """MAX_LINES lines at MAX_PRICE x MAX_QUANTITY: the largest order the API accepts is stored,
+    and cancelling it when the products already stand at MAX_STOCK gives the stock back."""
+    await sql("INSERT INTO catalog.categories (slug, name) VALUES ('big', 'Big')")
+    await sql(
+        "INSERT INTO catalog.products (sku, name, category_id, price, stock)"
+        " SELECT 'BIG-' || n, 'Big ' || n, 1, %s, %s FROM generate_series(1, %s) AS n",
+        (MAX_PRICE, MAX_STOCK, MAX_LINES),
+    )
+    body = order_body(*[(pid, MAX_QUANTITY) for pid in range(1, MAX_LINES + 1)])
+    placed = await place(body)
+    assert placed.status == 201, await placed.text()
+    order = await placed.json()
+    assert order["total"] == str(MAX_PRICE * MAX_QUANTITY * MAX_LINES)
+    # an admin tops every product back up to the maximum, then the order is cancelled
+    await sql("UPDATE catalog.products SET stock = %s", (MAX_STOCK,))
+    cancelled = await client.post(f"/orders/{order['id']}/cancel")
+    if cancelled.status != 401:  # reads may need the shop's credential
+        assert cancelled.status == 200, await cancelled.text()
+        stocks = await sql("SELECT DISTINCT stock FROM catalog.products")
+        assert stocks == [{"stock": MAX_STOCK + MAX_QUANTITY}]
+
+
+async def test_duplicate_product_lines_add_up_into_one_line(place, products):
+    response = await place(order_body((1, 2), (2, 1), (1, 3)))
+    assert response.status == 201
+    items = (await response.json())["items"]
+    assert [(i["product_id"], i["quantity"]) for i in items] == [(1, 5), (2, 1)]

@@ -1,0 +1,205 @@
+"""Hostile input over every route, body field, query parameter and header of product-api, on the
+real app and a real PostgreSQL: no answer is a 5xx (a 5xx from input alone fires the
+error-ratio alert and burns the SLO), nothing logs a traceback, and nothing is written."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import quote
+
+import pytest
+from yarl import URL
+
+from api.hostile import (
+    KeptLog,
+    integer_texts,
+    json_number_boundaries,
+    malformed_authorization_headers,
+    money_texts,
+    non_ascii_digit_strings,
+    texts_with_control_chars,
+)
+from kit.validation import MAX_OFFSET, MAX_PAGE_LIMIT, MAX_STOCK
+from support.fixtures import service_env
+from support.procs import start_service
+
+VALID = {"sku": "NEW-1", "name": "New thing", "category": "audio", "price": "1.00", "stock": 1}
+
+
+async def catalog_state(sql) -> list:
+    return [
+        await sql("SELECT * FROM catalog.products ORDER BY id"),
+        await sql("SELECT * FROM catalog.categories ORDER BY id"),
+    ]
+
+
+def assert_no_traceback(caplog) -> None:
+    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not broken, [r.getMessage() for r in broken]
+
+
+class Tally:
+    """Counts answers by status; remembers every 5xx and every answer that broke an expectation."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.server_errors: list[str] = []
+        self.unexpected: list[str] = []
+
+    async def send(self, client, method, url, expected: set[int], **kwargs) -> None:
+        response = await client.request(method, url, **kwargs)
+        body = await response.read()
+        self.count += 1
+        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.120}"
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {label}")
+        elif response.status not in expected:
+            self.unexpected.append(f"{response.status} {label} {body[:200]!r}")
+        elif response.status >= 400:
+            assert response.content_type == "application/json", label
+
+
+def hostile_query_values() -> dict[str, list[str]]:
+    ints = {
+        "limit": integer_texts(1, MAX_PAGE_LIMIT),
+        "offset": integer_texts(0, MAX_OFFSET),
+    }
+    text = texts_with_control_chars()
+    return {
+        **ints,
+        "min_price": money_texts(),
+        "max_price": money_texts(),
+        "category": [*text, *non_ascii_digit_strings()[:20], "Audio", "a--b"],
+        "q": [*text, "", " "],
+        "in_stock": ["yes", "1", "0", "on", "True", "\x00", "t"],
+        "sort": ["random", "\x00", "name\x00"],
+    }
+
+
+def hostile_body_fields() -> dict[str, list[object]]:
+    text = texts_with_control_chars()
+    return {
+        "sku": [*text, "ab", "١٢٣"],
+        "name": [*text, "", " ", None, 1],
+        "description": [*texts_with_control_chars(multiline=True), None],
+        "category": [*text, "Audio", None],
+        "price": [*money_texts(), 1, 1.5, None],
+        "stock": json_number_boundaries(0, MAX_STOCK),
+    }
+
+
+async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(
+    client, small_catalog, sql, admin_headers, caplog
+):
+    caplog.set_level(logging.WARNING)
+    before = await catalog_state(sql)
+    pid = small_catalog["AUD-1"]
+    tally = Tally()
+
+    for name, values in hostile_query_values().items():
+        for value in values:
+            await tally.send(client, "GET", "/products", {422}, params={name: value})
+
+    for raw in [*integer_texts(1, 2**63 - 1), *texts_with_control_chars()]:
+        segment = quote(raw, safe="")
+        for method, suffix, body in [
+            ("GET", "", None),
+            ("PATCH", "", {"name": "x"}),
+            ("DELETE", "", None),
+            ("POST", "/stock", {"delta": 1}),
+        ]:
+            url = URL(f"/products/{segment}{suffix}", encoded=True)
+            await tally.send(client, method, url, {404}, json=body, headers=admin_headers)
+
+    for name, values in hostile_body_fields().items():
+        for value in values:
+            body = {**VALID, name: value}
+            await tally.send(client, "POST", "/products", {422}, json=body, headers=admin_headers)
+            if name in ("name", "description", "category", "price"):
+                await tally.send(
+                    client, "PATCH", f"/products/{pid}", {422}, json={name: value},
+                    headers=admin_headers,
+                )  # fmt: skip
+
+    for value in json_number_boundaries(-MAX_STOCK, MAX_STOCK):
+        body = {"delta": value}
+        await tally.send(
+            client, "POST", f"/products/{pid}/stock", {422}, json=body, headers=admin_headers
+        )
+    for value in texts_with_control_chars(multiline=True):
+        body = {"delta": 1, "reason": value}
+        await tally.send(
+            client, "POST", f"/products/{pid}/stock", {422}, json=body, headers=admin_headers
+        )
+
+    print(f"hostile corpus: {tally.count} requests, {len(tally.server_errors)} answers >= 500")
+    assert tally.server_errors == []
+    assert tally.unexpected == []
+    assert tally.count > 3000
+    assert await catalog_state(sql) == before
+    assert_no_traceback(caplog)
+
+
+async def test_stock_at_its_limit_adjusts_cleanly_and_never_overflows(
+    client, small_catalog, sql, admin_headers
+):
+    pid = small_catalog["PHO-1"]
+    stock = (await sql("SELECT stock FROM catalog.products WHERE id = %s", (pid,)))[0]["stock"]
+    to_limit = await client.post(
+        f"/products/{pid}/stock", json={"delta": MAX_STOCK - stock}, headers=admin_headers
+    )
+    assert to_limit.status == 200
+    assert (await to_limit.json())["stock"] == MAX_STOCK
+    over = await client.post(f"/products/{pid}/stock", json={"delta": 1}, headers=admin_headers)
+    assert over.status == 409
+    assert (await over.json())["error"]["code"] == "stock_limit"
+    down = await client.post(f"/products/{pid}/stock", json={"delta": -1}, headers=admin_headers)
+    assert (await down.json())["stock"] == MAX_STOCK - 1
+
+
+async def test_malformed_authorization_is_401_never_500(small_catalog, sql):
+    """Raw header bytes (not UTF-8, control bytes, oversized) against the real process: 401 for
+    what reaches the app, aiohttp's own 400 for what HTTP forbids, and one log line each without
+    a traceback."""
+    before = await catalog_state(sql)
+    service = start_service("product_api", service_env("product_api"))
+    kept = KeptLog(service)
+    statuses = []
+    try:
+        port = int(service.url.rsplit(":", 1)[1])
+        for value in malformed_authorization_headers():
+            for request_line, body in [
+                (b"POST /products HTTP/1.1", b"{}"),
+                (b"PATCH /products/1 HTTP/1.1", b"{}"),
+                (b"DELETE /products/1 HTTP/1.1", b""),
+                (b"POST /products/1/stock HTTP/1.1", b"{}"),
+            ]:
+                statuses.append(await raw_request(port, request_line, value, body))
+    finally:
+        log = kept.stop()
+    assert statuses and all(status in (400, 401, 431) for status in statuses), statuses
+    assert statuses.count(401) >= 4 * 10
+    assert "Traceback" not in log and '"level":"error"' not in log, log[-3000:]
+    assert await catalog_state(sql) == before
+
+
+async def raw_request(port: int, request_line: bytes, authorization: bytes, body: bytes) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            request_line + b"\r\nHost: localhost\r\nAuthorization: " + authorization
+            + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        )  # fmt: skip
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("path", ["/products/%C2%B2", "/products/%D9%A1", "/products/%EF%BC%91"])
+async def test_non_ascii_digit_ids_are_404_not_an_alias(client, small_catalog, path):
+    response = await client.get(URL(path, encoded=True))
+    assert response.status == 404
