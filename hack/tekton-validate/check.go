@@ -16,6 +16,7 @@ import (
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/pkg/apis"
 )
 
@@ -55,52 +56,54 @@ func triggersWebhookContext() context.Context {
 	return apis.WithinCreate(ctx)
 }
 
+// admissible is what the admission webhooks of Pipelines and Triggers call on each object of
+// theirs: knative's SetDefaults, then Validate.
+type admissible interface {
+	apis.Defaultable
+	apis.Validatable
+	metav1.Object
+	GetObjectKind() schema.ObjectKind
+}
+
 // defaultAndValidate applies SetDefaults and Validate to every Tekton object, as the defaulting
-// and validating admission webhooks of Pipelines and Triggers do.
+// and validating admission webhooks of Pipelines and Triggers do, each in its own context.
 func defaultAndValidate(docs []Doc) []Finding {
-	ctx := webhookContext()
-	tctx := triggersWebhookContext()
+	webhooks := map[string]context.Context{
+		pipelinev1.SchemeGroupVersion.Group: webhookContext(),
+		triggersv1.SchemeGroupVersion.Group: triggersWebhookContext(),
+	}
 	var out []Finding
-	add := func(d Doc, err *apis.FieldError) {
-		if err != nil {
+	for _, d := range docs {
+		o, ok := d.Object.(admissible)
+		if !ok {
+			continue
+		}
+		ctx, ok := webhooks[o.GetObjectKind().GroupVersionKind().Group]
+		if !ok {
+			continue
+		}
+		// The API server turns generateName into a name before admission webhooks see it.
+		if o.GetName() == "" && o.GetGenerateName() != "" {
+			o.SetName(generatedName(o.GetGenerateName()))
+		}
+		o.SetDefaults(ctx)
+		if err := o.Validate(ctx); err != nil {
 			for _, e := range err.WrappedErrors() {
 				out = append(out, Finding{d.String(), "validation: " + e.Error()})
 			}
 		}
 	}
+	return out
+}
+
+// validateMetadata applies Kubernetes' own metadata validation to every object.
+func validateMetadata(docs []Doc) []Finding {
+	var out []Finding
 	for _, d := range docs {
-		// The API server turns generateName into a name before admission webhooks see it.
-		if m, ok := d.Object.(metav1.Object); ok && m.GetName() == "" && m.GetGenerateName() != "" {
-			m.SetName(m.GetGenerateName() + "x7k2q")
-		}
-		switch o := d.Object.(type) {
-		case *pipelinev1.Task:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
-		case *pipelinev1.Pipeline:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
-		case *pipelinev1.PipelineRun:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
-		case *pipelinev1.TaskRun:
-			o.SetDefaults(ctx)
-			add(d, o.Validate(ctx))
-		case *triggersv1.EventListener:
-			o.SetDefaults(tctx)
-			add(d, o.Validate(tctx))
-		case *triggersv1.Trigger:
-			o.SetDefaults(tctx)
-			add(d, o.Validate(tctx))
-		case *triggersv1.TriggerBinding:
-			o.SetDefaults(tctx)
-			add(d, o.Validate(tctx))
-		case *triggersv1.ClusterTriggerBinding:
-			o.SetDefaults(tctx)
-			add(d, o.Validate(tctx))
-		case *triggersv1.TriggerTemplate:
-			o.SetDefaults(tctx)
-			add(d, o.Validate(tctx))
+		if m, ok := d.Object.(metav1.Object); ok {
+			for _, msg := range validateObjectMeta(d.Kind, m) {
+				out = append(out, Finding{d.String(), msg})
+			}
 		}
 	}
 	return out
@@ -495,7 +498,8 @@ func checkTaskRules(where string, t *pipelinev1.Task) []Finding {
 
 // check runs every check over the documents.
 func check(docs []Doc) []Finding {
-	out := defaultAndValidate(docs)
+	out := validateMetadata(docs)
+	out = append(out, defaultAndValidate(docs)...)
 	r, dups := newRepo(docs)
 	out = append(out, dups...)
 	out = append(out, checkPipelines(r)...)

@@ -232,20 +232,28 @@ func (r *renderer) deliver(d Delivery) (Outcome, error) {
 // Triggers: the created object keeps the placeholder text, which only fails later, in a step.
 var unresolvedTemplateParam = regexp.MustCompile(`\$\(tt\.params\.[^)]*\)`)
 
-// validateCreated checks a created object as the API server and Tekton's webhook would, and
-// against the repository's Pipeline.
+// validateCreated checks a created object as the API server (Kubernetes' metadata rules) and
+// Tekton's webhook would, and against the repository's Pipeline.
 func (r *renderer) validateCreated(raw []byte) []string {
 	var findings []string
 	for _, p := range unresolvedTemplateParam.FindAll(raw, -1) {
 		findings = append(findings, fmt.Sprintf(
 			"created object keeps %s: no binding of the trigger gives that param and the TriggerTemplate has no default", p))
 	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(raw); err != nil {
+		return append(findings, "created object: "+err.Error())
+	}
+	where := fmt.Sprintf("created %s %s*", obj.GetKind(), obj.GetGenerateName()+obj.GetName())
+	for _, msg := range validateObjectMeta(obj.GetKind(), obj) {
+		findings = append(findings, where+": "+msg)
+	}
 	pr := &pipelinev1.PipelineRun{}
 	if err := decodeStrict(raw, pr); err != nil {
-		return []string{"created object: strict decoding failed: " + err.Error()}
+		return append(findings, "created object: strict decoding failed: "+err.Error())
 	}
 	if pr.Kind != "PipelineRun" || pr.APIVersion != "tekton.dev/v1" {
-		return []string{fmt.Sprintf("created %s %s, not a tekton.dev/v1 PipelineRun", pr.APIVersion, pr.Kind)}
+		return append(findings, fmt.Sprintf("created %s %s, not a tekton.dev/v1 PipelineRun", pr.APIVersion, pr.Kind))
 	}
 	doc := Doc{Path: "created", Kind: "PipelineRun", Name: pr.GenerateName + "*", Object: pr}
 	for _, f := range defaultAndValidate([]Doc{doc}) {
