@@ -14,7 +14,7 @@ Number policy
     and a regex `\\d` accept superscript, Arabic-Indic or fullwidth digits: nothing here uses
     them on input.
 
-Domain limits (the database types hold every value they allow; see README "Limits")
+Domain limits (the database types hold every value they allow: db/migrations/catalog/0004)
     MAX_PRICE 9 999 999.99 x MAX_QUANTITY 100 x MAX_LINES 50 = MAX_ORDER_TOTAL 49 999 999 950.00,
     well inside orders.total numeric(14,2). MAX_STOCK is what an admin may set; cancellations
     may return stock above it, which the bigint column holds.
