@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from localpg import LocalPostgres, free_port
+from localpg import LocalPostgres, free_port, url_as
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "services"
@@ -144,19 +144,37 @@ def main() -> int:
             "PYTHONPATH": str(SERVICES),
             "DATABASE_URL": database.url,
             "ADMIN_TOKEN": "bench-admin-token-0123456789",
+            "ORDER_API_SERVICE_TOKEN": "bench-order-api-service-token-0123456789",
+            "ORDER_API_TOKEN": "bench-order-api-service-token-0123456789",
             "LOG_LEVEL": "WARNING",
             "DRAIN_SECONDS": "0",
             "DB_POOL_MAX": "20",
         }
-        subprocess.run([sys.executable, "-m", "db.migrate"], env=env, check=True)
-        subprocess.run([sys.executable, "-m", "product_api.seed"], env=env, check=True)
+        # Migrate as the server's user; each API (and the seed) connects as its own role.
+        passwords = {"product_api": "bench-product-api-password", "order_api": "bench-order-api-pw"}
+        subprocess.run(
+            [sys.executable, "-m", "db.migrate"],
+            env={
+                **env,
+                "PRODUCT_API_DB_PASSWORD": passwords["product_api"],
+                "ORDER_API_DB_PASSWORD": passwords["order_api"],
+            },
+            check=True,
+        )
+        role_env = {
+            package: {**env, "DATABASE_URL": url_as(database.url, package, password)}
+            for package, password in passwords.items()
+        }
+        subprocess.run(
+            [sys.executable, "-m", "product_api.seed"], env=role_env["product_api"], check=True
+        )
         ports = {name: free_port() for name in ("product", "order", "frontend")}
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         for module, name in (("product_api", "product"), ("order_api", "order")):
             processes.append(
                 start(
                     module,
-                    {**env, "PORT": str(ports[name])},
+                    {**role_env[module], "PORT": str(ports[name])},
                     args.others_cpu,
                     workdir / f"{name}.log",
                 )

@@ -19,14 +19,19 @@ import aiopg
 
 from bench.common import (
     ADMIN_TOKEN,
+    ROLE_PASSWORDS,
     arguments,
     database,
     pinned_process,
     python_env,
+    role_url,
     run_module,
     wrk,
 )
 from localpg import free_port
+
+# order-api's service credential (the shop's ORDER_API_TOKEN); wrk sends it on every order.
+SERVICE_TOKEN = "bench-order-api-service-token-0123456789"
 
 PRODUCTS = 1000
 INITIAL_STOCK = 1_000_000
@@ -48,6 +53,7 @@ request = function()
     .. '"shipping_address":{"line1":"1 Load St","city":"Basel","postal_code":"4000",'
     .. '"country":"CH"},"items":[' .. table.concat(lines, ",") .. ']}'
   local headers = {["Content-Type"] = "application/json",
+                   ["Authorization"] = "Bearer %(token)s",
                    ["Idempotency-Key"] = run .. "-" .. counter}
   return wrk.format("POST", "/orders", headers, body)
 end
@@ -93,11 +99,21 @@ async def verify(url: str, first: int, last: int) -> tuple[int, int]:
 def main() -> int:
     args = arguments(__doc__)
     with database() as url:
-        env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, DB_POOL_MAX="16")
-        run_module("db.migrate", env)
+        run_module("db.migrate", python_env(DATABASE_URL=url, **ROLE_PASSWORDS))
+        env = python_env(
+            DATABASE_URL=role_url(url, "order_api"),
+            ADMIN_TOKEN=ADMIN_TOKEN,
+            ORDER_API_SERVICE_TOKEN=SERVICE_TOKEN,
+            DB_POOL_MAX="16",
+        )
         first, last = asyncio.run(prepare(url))
         orders_before, _ = asyncio.run(verify(url, first, last))
-        script = ORDERS % {"run": uuid.uuid4().hex[:8], "first": first, "last": last}
+        script = ORDERS % {
+            "run": uuid.uuid4().hex[:8],
+            "first": first,
+            "last": last,
+            "token": SERVICE_TOKEN,
+        }
         with pinned_process([sys.executable, "-m", "order_api"], env, free_port()) as target:
             result = wrk(
                 "order-api POST /orders", target, "/orders", script,

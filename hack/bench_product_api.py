@@ -14,10 +14,12 @@ import sys
 
 from bench.common import (
     ADMIN_TOKEN,
+    ROLE_PASSWORDS,
     arguments,
     database,
     pinned_process,
     python_env,
+    role_url,
     run_module,
     wrk,
 )
@@ -41,8 +43,10 @@ end
 def main() -> int:
     args = arguments(__doc__)
     with database() as url:
-        env = python_env(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="INFO")
-        run_module("db.migrate", env)
+        run_module("db.migrate", python_env(DATABASE_URL=url, **ROLE_PASSWORDS))
+        env = python_env(
+            DATABASE_URL=role_url(url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="INFO"
+        )
         run_module("product_api.seed", env)
         results = {}
         real = [sys.executable, "-m", "product_api"]

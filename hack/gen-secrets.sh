@@ -4,6 +4,8 @@
 #                                             (postgres, the migrate Job: the migrator)
 #   OVERLAY/secrets/product-api-database.env  PRODUCT_API_DB_PASSWORD (product-api, migrate)
 #   OVERLAY/secrets/order-api-database.env    ORDER_API_DB_PASSWORD   (order-api, migrate)
+#   OVERLAY/secrets/order-api-token.env       ORDER_API_TOKEN  (frontend sends it; order-api
+#                                             checks it as ORDER_API_SERVICE_TOKEN)
 #   OVERLAY/secrets/admin-token.env           ADMIN_TOKEN      (product-api, order-api)
 #   OVERLAY/secrets/frontend-session.env      SESSION_SECRET   (frontend)
 # Usage: hack/gen-secrets.sh manifests/overlays/staging [more overlays...]
@@ -33,6 +35,7 @@ for overlay in "$@"; do
     "$(printf 'POSTGRES_USER=techcommerce\nPOSTGRES_PASSWORD=%s\nPOSTGRES_DB=techcommerce' "$(random_hex 24)")"
   write_once "$overlay/secrets/product-api-database.env" "PRODUCT_API_DB_PASSWORD=$(random_hex 24)"
   write_once "$overlay/secrets/order-api-database.env" "ORDER_API_DB_PASSWORD=$(random_hex 24)"
+  write_once "$overlay/secrets/order-api-token.env" "ORDER_API_TOKEN=$(random_hex 24)"
   write_once "$overlay/secrets/admin-token.env" "ADMIN_TOKEN=$(random_hex 24)"
   write_once "$overlay/secrets/frontend-session.env" "SESSION_SECRET=$(random_hex 32)"
 done

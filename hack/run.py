@@ -114,7 +114,11 @@ def main() -> int:
             package: url_as(database_url, package, passwords[variable])
             for package, variable in DATABASE_ROLES.items()
         }
+        # The shop's credential at order-api: order-api checks it, the frontend sends it.
+        order_api_token = os.environ.get("ORDER_API_TOKEN") or local_secret("order-api-token")
         base = python_env(
+            ORDER_API_SERVICE_TOKEN=order_api_token,
+            ORDER_API_TOKEN=order_api_token,
             ADMIN_TOKEN=os.environ.get("ADMIN_TOKEN") or local_secret("admin-token"),
             SESSION_SECRET=os.environ.get("SESSION_SECRET") or local_secret("session-secret"),
             DRAIN_SECONDS=os.environ.get("DRAIN_SECONDS", "0"),

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "services"), str(ROOT / "hack")]
 
-from localpg import LocalPostgres  # noqa: E402
+from localpg import LocalPostgres, url_as  # noqa: E402
 
 SERVICE_CPU = "0"
 LOAD_CPU = "1"
@@ -52,6 +52,19 @@ def database():
         yield server.url
     finally:
         server.destroy()
+
+
+# The services' database roles' passwords: db.migrate sets them, each service connects as its own
+# role (as in production), via role_url().
+ROLE_PASSWORDS = {
+    "PRODUCT_API_DB_PASSWORD": "bench-product-api-password",
+    "ORDER_API_DB_PASSWORD": "bench-order-api-password",
+}
+
+
+def role_url(url: str, package: str) -> str:
+    """The database at `url` as service `package`'s own role (product_api or order_api)."""
+    return url_as(url, package, ROLE_PASSWORDS[f"{package.upper()}_DB_PASSWORD"])
 
 
 def python_env(**extra: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ Failure policy, in one place:
   outcome of the first request.
 - Anything that means "the API cannot answer now" raises `Unavailable(service)`; a proper error
   answer raises `UpstreamError` with the API's code, message and details.
+- A client built with a token sends it as `Authorization: Bearer` on every call but the /ready
+  probe: order-api answers only callers with the shop's credential (ORDER_API_TOKEN).
 
 Catalog reads go through a small cache (TtlCache): concurrent requests for the same URL share one
 call, answers are reused for CATALOG_CACHE_SECONDS and refreshed in the background after that.
@@ -31,6 +33,7 @@ import orjson
 from yarl import URL
 
 from kit.keys import HTTP_CLIENT
+from kit.settings import Secret
 
 log = logging.getLogger("frontend.api")
 
@@ -88,10 +91,17 @@ def _error_from(service: str, status: int, body: bytes) -> UpstreamError:
 class ServiceClient:
     """JSON over HTTP to one API; the ClientSession comes from the app (kit.http_client)."""
 
-    def __init__(self, service: str, base_url: str, session: Callable[[], aiohttp.ClientSession]):
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        session: Callable[[], aiohttp.ClientSession],
+        token: Secret | None = None,
+    ):
         self.service = service
         self.base_url = URL(base_url)
         self._session = session
+        self._auth = {"Authorization": f"Bearer {token.reveal()}"} if token else {}
 
     def url(self, path: str) -> URL:
         return self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=False)
@@ -104,7 +114,7 @@ class ServiceClient:
         for attempt in range(READ_ATTEMPTS):
             last = attempt == READ_ATTEMPTS - 1
             try:
-                async with self._session().get(url) as response:
+                async with self._session().get(url, headers=self._auth) as response:
                     body = await response.read()
                     status = response.status
             except TimeoutError as exc:  # first: aiohttp's timeout errors are connection errors too
@@ -137,7 +147,7 @@ class ServiceClient:
                 method,
                 self.url(path),
                 data=None if body is None else orjson.dumps(body),
-                headers={"Content-Type": "application/json", **(headers or {})},
+                headers={"Content-Type": "application/json", **self._auth, **(headers or {})},
             ) as response:
                 raw = await response.read()
                 status = response.status

@@ -48,7 +48,9 @@ def create_app(settings: Settings) -> web.Application:
         TtlCache(settings.catalog_cache_seconds),
     )
     app.on_cleanup.append(_stop_cache_refreshes)
-    app[ORDERS] = OrderApi(ServiceClient(ORDER_API, settings.order_api_url, session))
+    app[ORDERS] = OrderApi(
+        ServiceClient(ORDER_API, settings.order_api_url, session, token=settings.order_api_token)
+    )
     app[SESSION_CODEC] = SessionCodec(
         settings.session_secret.reveal(), secure=settings.session_cookie_secure
     )

@@ -9,7 +9,7 @@ from importlib import resources
 from aiohttp import web
 
 from kit import db
-from kit.auth import require_admin
+from kit.auth import require_admin, require_service
 from kit.errors import ApiError, DatabaseUnavailable
 from kit.jsonio import json_response, parse_query, read_json
 from kit.validation import is_uuid
@@ -49,6 +49,7 @@ def _order_id(request: web.Request) -> uuid.UUID:
 
 
 async def create_order(request: web.Request) -> web.Response:
+    require_service(request, request.app[SETTINGS].service_token)
     metrics = request.app[ORDER_METRICS]
     try:
         key = _idempotency_key(request)
@@ -74,6 +75,7 @@ async def create_order(request: web.Request) -> web.Response:
 
 
 async def get_order(request: web.Request) -> web.Response:
+    require_service(request, request.app[SETTINGS].service_token)
     order_id = _order_id(request)
     async with db.connection(request.app) as conn, db.cursor(conn) as cur:
         row = await queries.get_order(cur, order_id=order_id)
@@ -83,6 +85,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 async def list_orders(request: web.Request) -> web.Response:
+    require_service(request, request.app[SETTINGS].service_token)
     query = parse_query(request, OrderQuery)
     async with db.connection(request.app) as conn, db.cursor(conn) as cur:
         rows, total = await queries.list_orders(
@@ -99,6 +102,7 @@ async def list_orders(request: web.Request) -> web.Response:
 
 
 async def cancel_order(request: web.Request) -> web.Response:
+    require_service(request, request.app[SETTINGS].service_token)
     order_id = _order_id(request)
     body = await orders.change_status(
         request.app, order_id=order_id, to="cancelled", allowed=orders.CUSTOMER_TRANSITIONS

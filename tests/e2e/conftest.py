@@ -22,7 +22,7 @@ from selenium.webdriver.chrome.service import Service
 
 from support import pg
 from support.fixtures import *  # noqa: F403
-from support.fixtures import service_env
+from support.fixtures import SERVICE_TOKEN, service_env
 from support.procs import SERVICES_DIR, ServiceProcess, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,7 @@ def stack() -> Iterator[Stack]:
         frontend_env = {
             "PRODUCT_API_URL": services[0].url,
             "ORDER_API_URL": services[1].url,
+            "ORDER_API_TOKEN": SERVICE_TOKEN,
             "SESSION_SECRET": SESSION_SECRET,
             "CATALOG_CACHE_SECONDS": "0",
             "DRAIN_SECONDS": "0",

@@ -150,6 +150,8 @@ def service_env(port: int) -> dict[str, str]:
         "PORT": str(port),
         "DATABASE_URL": f"postgresql://techcommerce:unused@127.0.0.1:{unused}/techcommerce",
         "ADMIN_TOKEN": "image-test-admin-token-0123456789",
+        "ORDER_API_SERVICE_TOKEN": "image-test-order-api-service-token-0123456789",
+        "ORDER_API_TOKEN": "image-test-order-api-service-token-0123456789",
         "SESSION_SECRET": "image-test-session-secret-0123456789abcdef",
         "PRODUCT_API_URL": f"http://127.0.0.1:{unused}",
         "ORDER_API_URL": f"http://127.0.0.1:{unused}",

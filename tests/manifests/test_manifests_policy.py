@@ -225,6 +225,26 @@ def test_each_service_accepts_its_rendered_configuration(rendered: Rendered) -> 
     assert len(passwords | {migrate["POSTGRES_PASSWORD"]}) == 3
 
 
+def test_the_shop_holds_the_credential_order_api_checks(rendered: Rendered) -> None:
+    """order-api answers only the shop's token: both read it from the same Secret key, and no
+    other workload gets it."""
+
+    def env_of(name: str) -> dict[str, str]:
+        container = rendered.get("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        return container_env(rendered, container)
+
+    token = env_of("order-api")["ORDER_API_SERVICE_TOKEN"]
+    assert re.fullmatch(r"[0-9a-f]{48}", token)
+    assert env_of("frontend")["ORDER_API_TOKEN"] == token
+    assert token != env_of("order-api")["ADMIN_TOKEN"]
+    holders = {
+        workload["metadata"]["name"]
+        for workload, _, container in rendered.containers()
+        if token in container_env(rendered, container).values()
+    }
+    assert holders == {"order-api", "frontend"}
+
+
 def test_configured_addresses_point_at_real_services(rendered: Rendered) -> None:
     """Every URL a container is configured with names a Service here and a port it exposes."""
     checked = 0
@@ -264,6 +284,8 @@ def _routes(package: str) -> set[str]:
     env = {
         "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db",
         "ADMIN_TOKEN": "x" * 32,
+        "ORDER_API_SERVICE_TOKEN": "x" * 32,
+        "ORDER_API_TOKEN": "x" * 32,
         "SESSION_SECRET": "x" * 64,
         "PRODUCT_API_URL": "http://127.0.0.1:1",
         "ORDER_API_URL": "http://127.0.0.1:1",

@@ -133,6 +133,7 @@ SECRET_FILES = (
     "postgres",
     "product-api-database",
     "order-api-database",
+    "order-api-token",
     "admin-token",
     "frontend-session",
 )

@@ -11,7 +11,10 @@ import pytest
 
 from support import pg
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123"
+# order-api's service credential (ORDER_API_SERVICE_TOKEN), which the shop sends as ORDER_API_TOKEN.
+SERVICE_TOKEN = "test-order-api-service-token-0123456789"
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
 def service_env(package: str, **overrides: str) -> dict[str, str]:
@@ -20,6 +23,7 @@ def service_env(package: str, **overrides: str) -> dict[str, str]:
     env = {
         "DATABASE_URL": pg.service_url(package),
         "ADMIN_TOKEN": ADMIN_TOKEN,
+        "ORDER_API_SERVICE_TOKEN": SERVICE_TOKEN,
         "DB_ACQUIRE_TIMEOUT_SECONDS": "1",
         "DRAIN_SECONDS": "0",
         "SHUTDOWN_TIMEOUT_SECONDS": "5",

@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 
 from localpg import free_port
+from support.fixtures import SERVICE_TOKEN
 
 SESSION_SECRET = "frontend-test-session-secret-0123456789"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -16,6 +17,7 @@ def frontend_env(product_url: str, order_url: str, **overrides: str) -> dict[str
     env = {
         "PRODUCT_API_URL": product_url,
         "ORDER_API_URL": order_url,
+        "ORDER_API_TOKEN": SERVICE_TOKEN,
         "SESSION_SECRET": SESSION_SECRET,
         "HTTP_TIMEOUT_SECONDS": "2",
         "CATALOG_CACHE_SECONDS": "0",  # tests change stock and must see it at once

@@ -5,7 +5,7 @@ import pytest
 from order_api.app import create_app
 from order_api.settings import load_settings
 from support.fixtures import *  # noqa: F403
-from support.fixtures import service_env
+from support.fixtures import SERVICE_HEADERS, service_env
 from support.orders import new_key
 
 
@@ -13,7 +13,8 @@ from support.orders import new_key
 async def client(aiohttp_client, empty_db):
     # A pool and acquire timeout big enough for the 200-request races below.
     env = service_env("order_api", DB_POOL_MAX="20", DB_ACQUIRE_TIMEOUT_SECONDS="30")
-    return await aiohttp_client(create_app(load_settings(env)))
+    # Every request carries the shop's credential unless a test sends its own Authorization.
+    return await aiohttp_client(create_app(load_settings(env)), headers=SERVICE_HEADERS)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 
 from support import pg
-from support.fixtures import service_env
+from support.fixtures import SERVICE_HEADERS, service_env
 from support.orders import new_key, order_body
 from support.procs import start_service
 
@@ -15,7 +15,7 @@ from support.procs import start_service
 async def post_order(session, url, body):
     try:
         async with session.post(
-            url + "/orders", json=body, headers={"Idempotency-Key": new_key()}
+            url + "/orders", json=body, headers={"Idempotency-Key": new_key(), **SERVICE_HEADERS}
         ) as response:
             payload = await response.json(content_type=None)
             return response.status, payload
