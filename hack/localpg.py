@@ -44,9 +44,10 @@ def _bindir() -> Path:
 
 def url_as(url: str, user: str, password: str) -> str:
     """`url` (postgresql://...) with its user and password replaced: the same database as a
-    service's own role. Both must be URL-safe (the generated passwords are hex)."""
+    service's own role. The password is percent-encoded, so any characters are fine."""
     parts = urllib.parse.urlsplit(url)
-    netloc = f"{user}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    secret = urllib.parse.quote(password, safe="")
+    netloc = f"{user}:{secret}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
