@@ -11,7 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from frontend import views
+from frontend import pictures, views
 from frontend.api import (
     ORDER_API,
     PRODUCT_API,
@@ -89,6 +89,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"/orders/{UUID_PATTERN}", views.order_page, name="order")
     router.add_post(f"/orders/{UUID_PATTERN}/cancel", views.cancel_order, name="order_cancel")
     router.add_get("/ready/dependencies", views.dependencies, name="dependencies")
+    router.add_get("/pictures/{id}.svg", pictures.product_picture, name="picture")
     router.add_static("/static", STATIC_DIR, name="static")
 
 

@@ -52,10 +52,31 @@ def add_to_cart(driver: WebDriver, name: str) -> None:
     assert heading(driver) == "Your cart"
 
 
+def pictures_shown(driver: WebDriver) -> int:
+    """How many product pictures the page shows, each loaded (the browser decoded the SVG)."""
+    loaded = driver.execute_script(
+        "const pics = [...document.querySelectorAll('img.picture')];"
+        "return pics.map(p => p.complete && p.naturalWidth > 0);"
+    )
+    assert all(loaded), f"{loaded.count(False)} product pictures did not load"
+    return len(loaded)
+
+
+PAGES_WITH_PICTURES = {"01-catalog", "02-search", "03-product", "04-cart", "06-confirmation"}
+
+
 def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screenshot, accessibility):
     problems: dict[str, list[str]] = {}
 
     def check(page: str) -> None:
+        if page in PAGES_WITH_PICTURES:
+            browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+            WebDriverWait(browser, WAIT_SECONDS).until(
+                lambda d: d.execute_script(
+                    "return [...document.querySelectorAll('img.picture')].every(p => p.complete)"
+                )
+            )
+            assert pictures_shown(browser) >= 1, f"{page} shows no product picture"
         screenshot(browser, page)
         if found := accessibility(browser):
             problems[page] = found
