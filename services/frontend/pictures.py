@@ -16,27 +16,26 @@ from kit import validation
 
 CACHE_CONTROL = "public, max-age=86400"
 
-# (outline, screen) shapes of a few device silhouettes on a 160 x 120 canvas.
-_SHAPES = (
-    '<rect x="30" y="22" width="100" height="64" rx="6"/><rect x="18" y="88" width="124" '
-    'height="10" rx="4"/>',  # laptop
-    '<rect x="58" y="14" width="44" height="92" rx="9"/>',  # phone
-    '<path d="M46 74a34 34 0 0 1 68 0" fill="none" stroke-width="9"/><rect x="36" y="70" '
-    'width="20" height="30" rx="7"/><rect x="104" y="70" width="20" height="30" rx="7"/>',  # audio
-    '<rect x="22" y="18" width="116" height="70" rx="5"/><rect x="70" y="88" width="20" '
-    'height="14"/><rect x="52" y="100" width="56" height="6" rx="3"/>',  # monitor
-    '<rect x="40" y="30" width="80" height="60" rx="8"/><circle cx="104" cy="78" r="4"/>',  # box
+# Abstract motifs on a 160 x 120 canvas: a picture must never show a device the product is not.
+_MOTIFS = (
+    '<circle cx="80" cy="60" r="38"/><circle cx="80" cy="60" r="22" fill="none" '
+    'stroke-width="6" stroke="white"/>',
+    '<rect x="44" y="24" width="72" height="72" rx="10" transform="rotate(12 80 60)"/>',
+    '<path d="M80 18 122 96H38z"/>',
+    '<rect x="30" y="30" width="44" height="60" rx="6"/><rect x="86" y="30" width="44" '
+    'height="60" rx="6" opacity=".6"/>',
+    '<circle cx="56" cy="60" r="26"/><circle cx="104" cy="60" r="26" opacity=".6"/>',
 )
 
 
 def picture_svg(product_id: int) -> bytes:
     seed = hashlib.sha256(str(product_id).encode()).digest()
     hue = seed[0] * 360 // 256
-    shape = _SHAPES[seed[1] % len(_SHAPES)]
+    motif = _MOTIFS[seed[1] % len(_MOTIFS)]
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 120" role="img" '
         f'aria-hidden="true"><rect width="160" height="120" fill="hsl({hue} 45% 92%)"/>'
-        f'<g fill="hsl({hue} 35% 38%)" stroke="hsl({hue} 35% 38%)">{shape}</g></svg>'
+        f'<g fill="hsl({hue} 35% 42%)">{motif}</g></svg>'
     ).encode()
 
 
