@@ -203,3 +203,18 @@ async def raw_request(port: int, request_line: bytes, authorization: bytes, body
 async def test_non_ascii_digit_ids_are_404_not_an_alias(client, small_catalog, path):
     response = await client.get(URL(path, encoded=True))
     assert response.status == 404
+
+
+async def test_stock_above_the_32_bit_range_adjusts_down_and_refuses_up(
+    client, small_catalog, sql, admin_headers
+):
+    """Cancellations may leave stock above MAX_STOCK (even past 2^31-1, which bigint holds): an
+    increase is a clean 409, a decrease works, the product reads back."""
+    pid = small_catalog["PHO-1"]
+    await sql("UPDATE catalog.products SET stock = %s WHERE id = %s", (2**31 - 1, pid))
+    up = await client.post(f"/products/{pid}/stock", json={"delta": 1}, headers=admin_headers)
+    assert up.status == 409
+    down = await client.post(f"/products/{pid}/stock", json={"delta": -1}, headers=admin_headers)
+    assert down.status == 200
+    assert (await down.json())["stock"] == 2**31 - 2
+    assert (await client.get(f"/products/{pid}")).status == 200
