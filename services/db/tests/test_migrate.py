@@ -2,6 +2,9 @@
 recognises a database that the runner's previous home (kit.migrate) migrated."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 
 import aiopg
@@ -10,6 +13,7 @@ import pytest
 from db.migrate import LEGACY_PACKAGES, MigrationError, discover
 from db.migrate import migrate as migrate_with_roles
 from support.pg import SERVICE_PASSWORDS
+from support.procs import SERVICES_DIR
 
 
 async def migrate(url: str) -> list[str]:
@@ -85,3 +89,20 @@ async def test_a_database_migrated_by_kit_migrate_is_recognised_not_re_applied(f
     rows = await recorded(fresh_database)
     assert sorted(rows) == sorted((m.schema, m.name) for m in discover())
     assert await migrate(fresh_database) == []
+
+
+@pytest.mark.parametrize("missing", ["PRODUCT_API_DB_PASSWORD", "ORDER_API_DB_PASSWORD"])
+def test_the_runner_refuses_to_start_without_a_service_password(missing):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(SERVICES_DIR),
+        "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db",
+        "PRODUCT_API_DB_PASSWORD": "a-long-enough-password",
+        "ORDER_API_DB_PASSWORD": "another-long-enough-password",
+    }
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "-m", "db.migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert f"{missing} is required but not set" in result.stderr
