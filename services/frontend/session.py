@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from frontend.keys import SESSION, SESSION_CODEC
 
@@ -61,8 +62,12 @@ class SessionCodec:
 
     def loads(self, cookie: str, now: float | None = None) -> dict[str, Any] | None:
         """The data of a valid, unexpired cookie; None for anything else."""
+        # A cookie we wrote is base64url ASCII; anything else (other bytes arrive as surrogates,
+        # which cannot be encoded to be checked) is a tampered cookie, ignored like the others.
+        if not cookie.isascii() or len(cookie) > MAX_COOKIE_BYTES:
+            return None
         body, _, signature = cookie.partition(".")
-        if not body or not signature or len(cookie) > MAX_COOKIE_BYTES:
+        if not body or not signature:
             return None
         if not hmac.compare_digest(signature, self._sign(body)):
             return None
@@ -135,7 +140,12 @@ def csrf_token(request: web.Request) -> str:
 
 async def checked_form(request: web.Request) -> Any:
     """The posted form, once its CSRF token matched this session's (else CsrfRejected)."""
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, LookupError, ValueError, HttpProcessingError):
+        # Bytes that are not text in the declared charset, an unknown charset, a broken
+        # multipart body: a browser never sends these, so it is a bad request, not our error.
+        raise web.HTTPBadRequest(reason="the form could not be read") from None
     check_csrf(request, form)
     return form
 

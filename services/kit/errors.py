@@ -16,6 +16,7 @@ import orjson
 import psycopg2
 import psycopg2.errorcodes
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger("kit.errors")
 
@@ -115,6 +116,12 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if exc.status < 400:  # redirects and 304s are answers, not errors
             raise
         return error_response(_from_http_exception(exc))
+    except HttpProcessingError as exc:
+        # A body aiohttp cannot parse (a broken multipart part, bad chunking) is the client's.
+        if 400 <= (exc.code or 0) < 500:
+            return error_response(ApiError(exc.code, "the request could not be read"))
+        log.exception("unhandled error")
+        return error_response(ApiError(500, "internal error; quote the request id to support"))
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response(DatabaseUnavailable())

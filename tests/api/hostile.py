@@ -10,6 +10,7 @@ digits are expected; and the boundaries of every numeric field.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -135,3 +136,21 @@ class KeptLog:
         self._thread.join(timeout=10)
         self.service.stop()
         return "".join(self.lines)
+
+
+async def raw_request(
+    port: int, request_line: bytes, headers: dict[bytes, bytes], body: bytes
+) -> int:
+    """One HTTP/1.1 request written byte for byte (no client library cleans the headers); the
+    answer's status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        lines = [request_line, b"Host: localhost"]
+        lines += [name + b": " + value for name, value in headers.items()]
+        lines += [b"Content-Length: " + str(len(body)).encode(), b"Connection: close"]
+        writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()

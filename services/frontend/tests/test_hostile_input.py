@@ -14,6 +14,7 @@ from api.hostile import (
     integer_texts,
     money_texts,
     non_ascii_digit_strings,
+    raw_request,
     texts_with_control_chars,
 )
 from frontend.forms import FIELDS
@@ -115,5 +116,69 @@ async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(shop, 
     assert tally.server_errors == []
     assert tally.unexpected == []
     assert tally.count > 1500
+    assert await shop_state(sql) == before
+    assert_no_traceback(caplog)
+
+
+MALFORMED_HEADERS = [
+    {b"Cookie": b"tc_session=\xff\xfe.abc"},
+    {b"Cookie": b"tc_session=caf\xc3\xa9.sig"},
+    {b"Cookie": b"tc_session=" + b"a" * 3000 + b"." + b"b" * 43},
+    {b"Cookie": b"tc_session=\xed\xa0\x80"},
+    {b"Cookie": b"tc_session=..."},
+    {b"Accept": b"text/html\xff"},
+    {b"Accept-Language": b"\xff\xfe"},
+    {b"X-Request-ID": b"\xff\xfe"},
+    {b"If-None-Match": b'"\xff"'},
+    {b"Authorization": b"Bearer \xff"},
+    {b"Referer": b"http://\xff/"},
+]
+
+
+MULTIPART = b"multipart/form-data; boundary=XyZ"
+MALFORMED_FORMS = [
+    (b"csrf_token=%FF%FE&product_id=%FF&quantity=1", b"application/x-www-form-urlencoded"),
+    (b"csrf_token=\xff\xfe&product_id=\xff", b"application/x-www-form-urlencoded"),
+    (b"name=%00&email=%ED%A0%80", b"application/x-www-form-urlencoded; charset=latin-1"),
+    (b"a=b", b"application/x-www-form-urlencoded; charset=no-such-charset"),
+    (
+        b'--XyZ\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n\xff\xfe\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="quantity"\r\n\r\n\xd9\xa1\r\n--XyZ--\r\n',
+        MULTIPART,
+    ),
+    (
+        b'--XyZ\r\nContent-Disposition: form-data; name="csrf_token"; filename="x"\r\n\r\n'
+        b"abc\r\n--XyZ--\r\n",
+        MULTIPART,
+    ),
+    (b"--XyZ\r\nbroken", MULTIPART),
+]
+
+
+async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(shop, sql, caplog):
+    """Header bytes that are not UTF-8 (a tampered session cookie, Accept, request id) on every
+    kind of shop page: the shop answers as if the header were absent or refuses with 4xx."""
+    caplog.set_level(logging.WARNING)
+    before = await shop_state(sql)
+    port = shop.client.server.port
+    statuses = []
+    for headers in MALFORMED_HEADERS:
+        for request_line, body in [
+            (b"GET / HTTP/1.1", b""),
+            (b"GET /products/3 HTTP/1.1", b""),
+            (b"GET /cart HTTP/1.1", b""),
+            (b"GET /checkout HTTP/1.1", b""),
+            (b"GET /orders/lookup HTTP/1.1", b""),
+            (b"POST /cart/items HTTP/1.1", b"product_id=3&quantity=1"),
+            (b"POST /checkout HTTP/1.1", b"name=x"),
+        ]:
+            full = {**headers, b"Content-Type": b"application/x-www-form-urlencoded"}
+            status = await raw_request(port, request_line, full, body)
+            statuses.append((status, request_line, headers))
+    for request_line in (b"POST /cart/items HTTP/1.1", b"POST /checkout HTTP/1.1"):
+        for body, content_type in MALFORMED_FORMS:
+            status = await raw_request(port, request_line, {b"Content-Type": content_type}, body)
+            statuses.append((status, request_line, body[:60]))
+    assert [s for s in statuses if s[0] >= 500] == []
     assert await shop_state(sql) == before
     assert_no_traceback(caplog)

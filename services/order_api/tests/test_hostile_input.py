@@ -9,16 +9,22 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import orjson
 from yarl import URL
 
 from api.hostile import (
+    KeptLog,
     integer_texts,
     json_number_boundaries,
+    malformed_authorization_headers,
     non_ascii_digit_strings,
+    raw_request,
     texts_with_control_chars,
 )
 from kit.validation import MAX_ID, MAX_LINES, MAX_PRICE, MAX_QUANTITY, MAX_STOCK
+from support.fixtures import service_env
 from support.orders import new_key, order_body
+from support.procs import start_service
 
 
 async def order_state(sql) -> list:
@@ -184,3 +190,36 @@ async def test_cancelling_works_when_returned_stock_passes_the_32_bit_range(clie
     assert cancelled.status == 200, await cancelled.text()
     stock = await sql("SELECT stock FROM catalog.products")
     assert stock == [{"stock": 2**31 - 1 + MAX_QUANTITY}]
+
+
+async def test_malformed_authorization_is_401_never_500(products, sql):
+    """Raw header bytes (not UTF-8, control bytes, oversized) on every order-api route, against
+    the real process: 401 for what reaches the app, aiohttp's own 400 for what HTTP forbids, one
+    log line each without a traceback, nothing written."""
+    before = await order_state(sql)
+    service = start_service("order_api", service_env("order_api"))
+    kept = KeptLog(service)
+    statuses = []
+    order_id = b"00000000-0000-4000-8000-000000000000"
+    try:
+        port = int(service.url.rsplit(":", 1)[1])
+        for value in malformed_authorization_headers():
+            for request_line, body in [
+                (b"POST /orders HTTP/1.1", orjson.dumps(order_body((1, 1)))),
+                (b"GET /orders?email=ada@example.com HTTP/1.1", b""),
+                (b"GET /orders/" + order_id + b" HTTP/1.1", b""),
+                (b"POST /orders/" + order_id + b"/cancel HTTP/1.1", b""),
+                (b"POST /orders/" + order_id + b"/status HTTP/1.1", b'{"status": "shipped"}'),
+            ]:
+                headers = {
+                    b"Authorization": value,
+                    b"Idempotency-Key": new_key().encode(),
+                    b"Content-Type": b"application/json",
+                }
+                statuses.append(await raw_request(port, request_line, headers, body))
+    finally:
+        log = kept.stop()
+    assert statuses and all(status in (400, 401) for status in statuses), statuses
+    assert statuses.count(401) >= 5 * 10
+    assert "Traceback" not in log and '"level":"error"' not in log, log[-3000:]
+    assert await order_state(sql) == before
