@@ -114,6 +114,31 @@ def malformed_authorization_headers() -> list[bytes]:
     ]
 
 
+def malformed_other_headers() -> list[dict[bytes, bytes]]:
+    """Other headers a service reads, with bytes that are not UTF-8, odd syntax or oversized."""
+    return [
+        {b"Content-Type": b"application/json; charset=\xff"},
+        {b"Content-Type": b"application/\xffjson"},
+        {b"Content-Type": b"application/json; charset=no-such-charset"},
+        {b"Content-Type": b"multipart/form-data; boundary="},
+        {b"If-None-Match": b'"\xff\xfe"'},
+        {b"If-None-Match": b"*, " * 2000},
+        {b"X-Request-ID": b"\xff\xfe"},
+        {b"X-Request-ID": b"a" * 8000},
+        {b"Idempotency-Key": b"\xff\xfe"},
+        {b"Idempotency-Key": b'"\xff"'},
+        {b"Accept": b"\xff"},
+        {b"Accept-Encoding": b"\xff"},
+        {b"Cookie": b"\xff=\xfe"},
+        {b"Transfer-Encoding": b"chunked, chunked"},
+        {b"Content-Length": b"-1"},
+        {b"X-Forwarded-For": b"\xff"},
+        {b"Ok\xff": b"value"},
+        {b"X-" + b"a" * 9000: b"v"},
+        {f"X-Many-{i}".encode(): b"v" for i in range(200)},
+    ]
+
+
 @dataclass
 class KeptLog:
     """Drains a service process's stdout (so its pipe never fills) and keeps every line."""

@@ -15,13 +15,14 @@ from api.hostile import (
     integer_texts,
     json_number_boundaries,
     malformed_authorization_headers,
+    malformed_other_headers,
     money_texts,
     non_ascii_digit_strings,
     raw_request,
     texts_with_control_chars,
 )
 from kit.validation import MAX_OFFSET, MAX_PAGE_LIMIT, MAX_STOCK
-from support.fixtures import service_env
+from support.fixtures import ADMIN_TOKEN, service_env
 from support.procs import start_service
 
 VALID = {"sku": "NEW-1", "name": "New thing", "category": "audio", "price": "1.00", "stock": 1}
@@ -204,3 +205,36 @@ async def test_stock_above_the_32_bit_range_adjusts_down_and_refuses_up(
     assert down.status == 200
     assert (await down.json())["stock"] == 2**31 - 2
     assert (await client.get(f"/products/{pid}")).status == 200
+
+
+async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(small_catalog, sql):
+    """Other headers product-api reads (Content-Type, If-None-Match, X-Request-ID, ...) with raw
+    bytes that are not UTF-8, odd syntax or oversized: never a 5xx, never a traceback."""
+    before = await catalog_state(sql)
+    service = start_service("product_api", service_env("product_api"))
+    kept = KeptLog(service)
+    statuses = []
+    try:
+        port = int(service.url.rsplit(":", 1)[1])
+        for headers in malformed_other_headers():
+            for request_line, body in [
+                (b"GET /products HTTP/1.1", b""),
+                (b"GET /products/1 HTTP/1.1", b""),
+                (b"GET /categories HTTP/1.1", b""),
+                (b"POST /products HTTP/1.1", b"{}"),
+                (b"PATCH /products/1 HTTP/1.1", b"{}"),
+                (b"POST /products/1/stock HTTP/1.1", b'{"delta": 1}'),
+            ]:
+                full = {b"Authorization": f"Bearer {ADMIN_TOKEN}".encode(), **headers}
+                if b"Content-Type" not in headers:
+                    full[b"Content-Type"] = b"application/json"
+                status = await raw_request(port, request_line, full, body)
+                statuses.append((status, request_line, repr(headers)[:80]))
+    finally:
+        log = kept.stop()
+    assert [s for s in statuses if s[0] >= 500] == []
+    assert "Traceback" not in log and '"level":"error"' not in log, log[-3000:]
+    # the PATCH {} and the stock adjustment are valid requests and may apply; nothing else
+    after = await catalog_state(sql)
+    assert [p["id"] for p in after[0]] == [p["id"] for p in before[0]]
+    assert after[1] == before[1]
