@@ -127,6 +127,7 @@ async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> 
         customer = order.customer.model_dump()
         address = order.shipping_address.model_dump()
         body = _created_body(order_id, customer, address, lines, total, claim["now"])
+        cur.commit_with_next_statement()  # saves the COMMIT round trip
         await queries.insert_order(
             cur,
             order_id=order_id,

@@ -52,7 +52,7 @@ async def insert_order(
     response_body: str,
     ttl_hours: int,
 ) -> None:
-    """Write the order, its lines and the idempotency record in one statement, and commit."""
+    """Write the order, its lines and the idempotency record in one statement."""
     await cur.execute(
         """
         WITH new_order AS (
@@ -92,7 +92,6 @@ async def insert_order(
             "body": response_body,
             "ttl": ttl_hours,
         },
-        commit=True,
     )
 
 
