@@ -20,7 +20,7 @@ test: setup lint
 
 # A real single-node Kubernetes cluster on this machine, the platform deployed on it, the live
 # suite (tests/cluster_e2e), teardown. Root only; E2E_KEEP=1 keeps the cluster (README: make e2e).
-e2e: setup
+e2e:
 	hack/e2e/run.sh
 
 format:
@@ -31,6 +31,7 @@ bench:
 	hack/setup.sh --run-only
 	$(PY) hack/bench_product_api.py
 	$(PY) hack/bench_order_api.py
+	$(PY) hack/bench_frontend.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
