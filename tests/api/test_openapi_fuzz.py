@@ -57,6 +57,7 @@ async def test_api_and_its_document_agree_under_fuzzing_and_no_input_fires_the_e
                 SEED,
                 "--generation-database",
                 "none",
+                "--continue-on-failure",
                 "--workers",
                 "1",
                 "--request-timeout",

@@ -88,6 +88,10 @@ async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(shop, 
                    "quantity": "1"}, {200})  # fmt: skip
         await post(URL(f"/cart/items/{segment}/remove", encoded=True), {"csrf_token": csrf},
                    {200})  # fmt: skip
+        await get(URL(f"/orders/{segment}", encoded=True), {200, 404})  # lookup form or 404
+        await post(URL(f"/orders/{segment}/cancel", encoded=True), {"csrf_token": csrf},
+                   {200, 404})  # fmt: skip
+        await get(URL("/orders/lookup").with_query({"order_id": raw}), {200})
 
     add_form = Forms(await shop.page("/products/3")).get("/cart/items")
     for value in integer_texts(1, 100):
