@@ -99,10 +99,6 @@ class PricedCart:
     def count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
-    @property
-    def has_problems(self) -> bool:
-        return any(line.problem for line in self.lines)
-
 
 async def price_cart(products: ProductApi, cart: Cart) -> PricedCart:
     """Each line with the product as the catalog has it now (reads run concurrently)."""

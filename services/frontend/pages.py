@@ -25,7 +25,8 @@ from kit.keys import REQUEST_ID
 log = logging.getLogger("frontend.pages")
 
 SECURITY_HEADERS = {
-    # Everything (styles, the one script) comes from this app: no CDN, no inline code.
+    # Everything (the one stylesheet, the product pictures) comes from this app: no CDN, no
+    # script at all, no inline code.
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
         " form-action 'self'; frame-ancestors 'none'"

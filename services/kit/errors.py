@@ -80,14 +80,14 @@ def refused_value(exc: psycopg2.Error) -> ApiError:
     return ApiError(422, "a value in the request cannot be stored", code="invalid_value")
 
 
-def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
+def error_body(code: str, message: str, details: Any = None) -> bytes:
     return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
 
 
 def error_response(err: ApiError) -> web.Response:
     return web.Response(
         status=err.status,
-        body=error_body(err.status, err.code, err.message, err.details),
+        body=error_body(err.code, err.message, err.details),
         content_type="application/json",
         headers=err.headers,
     )

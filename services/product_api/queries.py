@@ -113,11 +113,6 @@ async def ensure_category(cur: Executor, *, slug: str, name: str) -> int:
     return (await cur.fetchone())["id"]
 
 
-async def sku_exists(cur: Executor, *, sku: str) -> bool:
-    await cur.execute("SELECT 1 FROM catalog.products WHERE sku = %(sku)s", {"sku": sku})
-    return await cur.fetchone() is not None
-
-
 async def insert_product(
     cur: Executor, *, sku: str, name: str, description: str, category_id: int, price: Decimal,
     stock: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from importlib import resources
 
@@ -15,6 +16,8 @@ from kit.validation import MAX_STOCK
 from product_api import queries
 from product_api.keys import SETTINGS
 from product_api.models import ProductCreate, ProductPatch, ProductQuery, StockAdjustment
+
+log = logging.getLogger("product_api")
 
 OPENAPI = resources.files("product_api").joinpath("openapi.yaml").read_bytes()
 
@@ -125,6 +128,16 @@ async def adjust_stock(request: web.Request) -> web.Response:
                 code="stock_limit",
             )
         row = await queries.get_product(cur, product_id=product_id)
+    # The audit trail of stock corrections: who asked (request id), what changed and why.
+    log.info(
+        "stock adjusted",
+        extra={
+            "product_id": product_id,
+            "delta": body.delta,
+            "stock": row["stock"],
+            "reason": body.reason,
+        },
+    )
     return json_response(row)
 
 

@@ -1,5 +1,7 @@
 """Admin writes: token guard, validation, and bad input changing nothing."""
 
+import logging
+
 import pytest
 
 NEW = {
@@ -158,3 +160,21 @@ async def test_stock_adjustments(client, small_catalog, sql, admin_headers):
     assert await snapshot(sql) == before
     unknown = await client.post("/products/777/stock", json={"delta": 1}, headers=admin_headers)
     assert unknown.status == 404
+
+
+async def test_a_stock_adjustment_is_logged_with_its_reason(
+    client, small_catalog, admin_headers, caplog
+):
+    """The reason is not stored with the product: it goes to the audit log line, with the
+    request id, so a stock correction can be traced."""
+    caplog.set_level(logging.INFO, logger="product_api")
+    product_id = small_catalog["AUD-1"]
+    response = await client.post(
+        f"/products/{product_id}/stock",
+        json={"delta": 3, "reason": "recount after audit"},
+        headers={**admin_headers, "X-Request-ID": "a" * 32},
+    )
+    assert response.status == 200
+    (record,) = [r for r in caplog.records if r.getMessage() == "stock adjusted"]
+    assert (record.product_id, record.delta, record.stock) == (product_id, 3, 8)
+    assert record.reason == "recount after audit"
