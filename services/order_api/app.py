@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 import psycopg2
 from aiohttp import web
 
-from kit import db
 from kit.app import create_base_app
 from kit.errors import DatabaseUnavailable
 from kit.keys import METRICS
-from order_api import queries, views
+from order_api import orders, views
 from order_api.keys import ORDER_METRICS, SETTINGS
 from order_api.metrics import OrderMetrics
 from order_api.settings import SERVICE, Settings
@@ -48,8 +47,7 @@ async def purge_expired_keys(app: web.Application) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
             try:
-                async with db.connection(app) as conn, db.cursor(conn) as cur:
-                    purged = await queries.purge_expired_keys(cur)
+                purged = await orders.purge_expired_keys(app)
                 log.info("purged expired idempotency keys", extra={"purged": purged})
             except (DatabaseUnavailable, psycopg2.Error, OSError):
                 log.warning("could not purge expired idempotency keys; will retry")

@@ -170,6 +170,29 @@ def _created_body(
     return orjson.dumps(order_json(row))
 
 
+async def get_order(app: web.Application, *, order_id: uuid.UUID) -> dict[str, Any]:
+    async with db.connection(app) as conn, db.cursor(conn) as cur:
+        row = await queries.get_order(cur, order_id=order_id)
+    if row is None:
+        raise ApiError(404, f"order {order_id} does not exist")
+    return order_json(row)
+
+
+async def list_orders(
+    app: web.Application, *, email: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a customer's orders, newest first, and how many there are in all."""
+    async with db.connection(app) as conn, db.cursor(conn) as cur:
+        rows, total = await queries.list_orders(cur, email=email, limit=limit, offset=offset)
+    return [order_json(row) for row in rows], total
+
+
+async def purge_expired_keys(app: web.Application) -> int:
+    """Delete idempotency keys past their expiry (lookups already ignore them); how many."""
+    async with db.connection(app) as conn, db.cursor(conn) as cur:
+        return await queries.purge_expired_keys(cur)
+
+
 async def change_status(
     app: web.Application, *, order_id: uuid.UUID, to: str, allowed: set[tuple[str, str]]
 ) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from importlib import resources
 
 from aiohttp import web
 
-from kit import db
 from kit.auth import require_admin, require_service
 from kit.errors import ApiError, DatabaseUnavailable
 from kit.jsonio import json_response, parse_query, read_json
 from kit.validation import is_uuid
-from order_api import orders, queries
+from order_api import orders
 from order_api.keys import ORDER_METRICS, SETTINGS
 from order_api.models import OrderCreate, OrderQuery, StatusChange
 
@@ -76,28 +75,17 @@ async def create_order(request: web.Request) -> web.Response:
 
 async def get_order(request: web.Request) -> web.Response:
     require_service(request, request.app[SETTINGS].service_token)
-    order_id = _order_id(request)
-    async with db.connection(request.app) as conn, db.cursor(conn) as cur:
-        row = await queries.get_order(cur, order_id=order_id)
-    if row is None:
-        raise ApiError(404, f"order {order_id} does not exist")
-    return json_response(orders.order_json(row))
+    return json_response(await orders.get_order(request.app, order_id=_order_id(request)))
 
 
 async def list_orders(request: web.Request) -> web.Response:
     require_service(request, request.app[SETTINGS].service_token)
     query = parse_query(request, OrderQuery)
-    async with db.connection(request.app) as conn, db.cursor(conn) as cur:
-        rows, total = await queries.list_orders(
-            cur, email=query.email, limit=query.limit, offset=query.offset
-        )
+    items, total = await orders.list_orders(
+        request.app, email=query.email, limit=query.limit, offset=query.offset
+    )
     return json_response(
-        {
-            "items": [orders.order_json(row) for row in rows],
-            "total": total,
-            "limit": query.limit,
-            "offset": query.offset,
-        }
+        {"items": items, "total": total, "limit": query.limit, "offset": query.offset}
     )
 
 

@@ -170,3 +170,20 @@ async def test_only_a_key_still_in_flight_answers_409(place, products, sql, empt
         await cur.execute("ROLLBACK")
     assert (await sql("SELECT count(*) AS n FROM orders.orders"))[0]["n"] == 1
     assert await stock_of(sql, 1) == 49
+
+
+async def test_the_purge_deletes_only_expired_keys_and_keeps_their_orders(
+    client, place, products, sql
+):
+    expired, live = new_key(), new_key()
+    for key in (expired, live):
+        assert (await place(order_body((1, 1)), key=key)).status == 201
+    await sql(
+        "UPDATE orders.idempotency_keys SET expires_at = now() - interval '1 second'"
+        " WHERE key = %s",
+        (expired,),
+    )
+    assert await orders.purge_expired_keys(client.server.app) == 1
+    keys = await sql("SELECT key FROM orders.idempotency_keys")
+    assert [row["key"] for row in keys] == [live]
+    assert (await sql("SELECT count(*) AS n FROM orders.orders"))[0]["n"] == 2
