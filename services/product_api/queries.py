@@ -162,11 +162,9 @@ async def deactivate_product(cur: Executor, *, product_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def adjust_stock(cur: Executor, *, product_id: int, delta: int, maximum: int) -> str:
-    """Add `delta` to the stock in one statement: 'ok', 'not_found', 'negative' or 'over_limit'.
-
-    An increase may not take the stock above `maximum`; a decrease is always allowed (stock given
-    back by cancelled orders may stand above the maximum)."""
+async def add_stock(cur: Executor, *, product_id: int, delta: int, maximum: int) -> bool:
+    """Add `delta` to an active product's stock in one statement, unless the result would be
+    negative or an increase would pass `maximum`; whether it was added."""
     await cur.execute(
         """
         UPDATE catalog.products SET stock = stock + %(delta)s, updated_at = now()
@@ -175,12 +173,13 @@ async def adjust_stock(cur: Executor, *, product_id: int, delta: int, maximum: i
         """,
         {"id": product_id, "delta": delta, "maximum": maximum},
     )
-    if cur.rowcount == 1:
-        return "ok"
+    return cur.rowcount == 1
+
+
+async def stock_of(cur: Executor, *, product_id: int) -> int | None:
+    """An active product's stock, or None."""
     await cur.execute(
         "SELECT stock FROM catalog.products WHERE id = %(id)s AND active", {"id": product_id}
     )
     row = await cur.fetchone()
-    if row is None:
-        return "not_found"
-    return "negative" if row["stock"] + delta < 0 else "over_limit"
+    return None if row is None else row["stock"]
