@@ -12,19 +12,13 @@ import jinja2
 from aiohttp import web
 
 from frontend import pictures, views
-from frontend.api import (
-    ORDER_API,
-    PRODUCT_API,
-    OrderApi,
-    ProductApi,
-    ServiceClient,
-    TtlCache,
-    session_getter,
-)
+from frontend.api import ORDER_API, PRODUCT_API, OrderApi, ProductApi
 from frontend.keys import ORDERS, PRODUCTS, SESSION_CODEC, SETTINGS, STATIC_URLS
 from frontend.pages import html_error_middleware
+from frontend.service_client import ServiceClient, session_getter
 from frontend.session import SessionCodec, session_middleware
 from frontend.settings import SERVICE, Settings
+from frontend.ttl_cache import TtlCache
 from kit.app import create_base_app
 from kit.http_client import client_session_context
 

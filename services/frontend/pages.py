@@ -15,9 +15,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from frontend.api import ORDER_API, Unavailable, UpstreamError
+from frontend.api import ORDER_API
 from frontend.cart import Cart
 from frontend.keys import STATIC_URLS
+from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import CsrfRejected, csrf_token, get_session
 from kit.errors import RETRY_AFTER_SECONDS, ApiError
 from kit.keys import REQUEST_ID

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from frontend.api import Unavailable, UpstreamError
 from frontend.cart import MAX_QUANTITY, Cart, CartFull, PricedCart, price_cart
 from frontend.forms import (
     API_FIELDS,
@@ -25,6 +24,7 @@ from frontend.forms import (
 )
 from frontend.keys import ORDERS, PRODUCTS
 from frontend.pages import PageError, flash, redirect, render
+from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import checked_form, get_session
 
 LOW_STOCK = 5

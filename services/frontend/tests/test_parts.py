@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from frontend.api import TtlCache
 from frontend.session import SessionCodec
 from frontend.settings import load_settings
 from frontend.tests.browsing import HTML, base_url, closed_url, frontend_env
+from frontend.ttl_cache import TtlCache
 from kit.settings import ConfigError
 
 SECRET = "s" * 40
