@@ -10,7 +10,6 @@ from typing import Any
 from frontend.api import ProductApi
 from frontend.session import Session
 from kit import validation
-from kit.validation import positive_id
 
 MAX_QUANTITY = validation.MAX_QUANTITY  # order-api accepts 1..100 per line
 MAX_LINES = 20  # keeps the cookie small and the cart page to a bounded number of API reads
@@ -21,17 +20,12 @@ class CartFull(Exception):
 
 
 class Cart:
-    """A view over session["cart"]; every change marks the session changed."""
+    """The cart's rules over the session's product id -> quantity; every change marks the
+    session changed."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        raw = session.get("cart")
-        self.items: dict[int, int] = {}
-        if isinstance(raw, dict):
-            for key, value in raw.items():
-                product_id = positive_id(key)
-                if product_id and type(value) is int and 0 < value <= MAX_QUANTITY:
-                    self.items[product_id] = value
+        self.items = session.cart
 
     def __len__(self) -> int:
         return len(self.items)
@@ -57,7 +51,6 @@ class Cart:
         self._save()
 
     def _save(self) -> None:
-        self._session["cart"] = {str(pid): qty for pid, qty in self.items.items()}
         self._session.mark_changed()
 
 

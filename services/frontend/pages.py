@@ -51,19 +51,7 @@ class PageError(Exception):
 
 def flash(request: web.Request, text: str, kind: str = "ok") -> None:
     """A message shown once, on the next page rendered for this browser."""
-    session = get_session(request)
-    messages = session.get("flash")
-    session["flash"] = [*(messages if isinstance(messages, list) else [])[-4:], [kind, text]]
-    session.mark_changed()
-
-
-def _take_flashes(request: web.Request) -> list[list[str]]:
-    session = get_session(request)
-    messages = session.pop("flash", None)
-    if messages is None:
-        return []
-    session.mark_changed()
-    return [m for m in messages if isinstance(m, list) and len(m) == 2]
+    get_session(request).add_flash(kind, text)
 
 
 def render(
@@ -80,7 +68,7 @@ def render(
         "request_id": request.get(REQUEST_ID, ""),
         "csrf_token": csrf_token(request),
         "cart_count": Cart(session).count,
-        "flashes": _take_flashes(request),
+        "flashes": session.take_flashes(),
         "static": request.app[STATIC_URLS],
         **context,
     }

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,11 +26,15 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from frontend.keys import SESSION, SESSION_CODEC
+from kit.validation import MAX_QUANTITY, is_uuid, positive_id
 
 COOKIE_NAME = "tc_session"
 MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_COOKIE_BYTES = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
 CSRF_FIELD = "csrf_token"
+RECENT_ORDERS = 10  # order ids this browser may open without looking them up again
+RECENT_CHECKOUTS = 3  # idempotency keys remembered to answer a resubmitted checkout form
+MAX_FLASHES = 5
 
 
 class CsrfRejected(Exception):
@@ -84,13 +89,88 @@ class SessionCodec:
         return payload["d"]
 
 
-class Session(dict):
-    """A dict that remembers whether it changed, so unchanged sessions set no cookie."""
+@dataclass
+class Session:
+    """What the shop keeps for one browser. The cookie's JSON is checked field by field here,
+    once (a value of the wrong shape is dropped, never trusted), and `changed` says whether the
+    cookie must be written again, so unchanged sessions set no cookie."""
 
-    changed: bool = False
+    cart: dict[int, int] = field(default_factory=dict)  # product id -> quantity
+    csrf: str = ""
+    orders: list[str] = field(default_factory=list)  # ids this browser may open, newest first
+    checkouts: dict[str, str] = field(default_factory=dict)  # idempotency key -> order id
+    flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text), shown once
+    changed: bool = field(default=False, compare=False)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Session:
+        session = cls()
+        cart = data.get("cart")
+        if isinstance(cart, dict):
+            for key, quantity in cart.items():
+                product_id = positive_id(key)
+                if product_id and type(quantity) is int and 0 < quantity <= MAX_QUANTITY:
+                    session.cart[product_id] = quantity
+        csrf = data.get("csrf")
+        if isinstance(csrf, str) and len(csrf) >= 32:
+            session.csrf = csrf
+        orders = data.get("orders")
+        if isinstance(orders, list):
+            session.orders = [o for o in orders if isinstance(o, str) and is_uuid(o)][
+                :RECENT_ORDERS
+            ]
+        checkouts = data.get("checkouts")
+        if isinstance(checkouts, dict):
+            session.checkouts = {
+                key: order
+                for key, order in list(checkouts.items())[-RECENT_CHECKOUTS:]
+                if is_uuid(key) and isinstance(order, str) and is_uuid(order)
+            }
+        flashes = data.get("flash")
+        if isinstance(flashes, list):
+            session.flashes = [
+                (m[0], m[1])
+                for m in flashes[-MAX_FLASHES:]
+                if isinstance(m, list) and len(m) == 2 and all(isinstance(s, str) for s in m)
+            ]
+        return session
+
+    def to_data(self) -> dict[str, Any]:
+        """The cookie's JSON (the same keys as ever, so existing cookies stay valid)."""
+        data: dict[str, Any] = {}
+        if self.cart:
+            data["cart"] = {str(pid): qty for pid, qty in self.cart.items()}
+        if self.csrf:
+            data["csrf"] = self.csrf
+        if self.orders:
+            data["orders"] = self.orders
+        if self.checkouts:
+            data["checkouts"] = self.checkouts
+        if self.flashes:
+            data["flash"] = [list(m) for m in self.flashes]
+        return data
 
     def mark_changed(self) -> None:
         self.changed = True
+
+    def remember_order(self, order_id: str) -> None:
+        self.orders = [order_id, *(o for o in self.orders if o != order_id)][:RECENT_ORDERS]
+        self.mark_changed()
+
+    def remember_checkout(self, key: str, order_id: str) -> None:
+        recent = list(self.checkouts.items())[-(RECENT_CHECKOUTS - 1) :]
+        self.checkouts = dict([*recent, (key, order_id)])
+        self.mark_changed()
+
+    def add_flash(self, kind: str, text: str) -> None:
+        self.flashes = [*self.flashes[-(MAX_FLASHES - 1) :], (kind, text)]
+        self.mark_changed()
+
+    def take_flashes(self) -> list[tuple[str, str]]:
+        taken, self.flashes = self.flashes, []
+        if taken:
+            self.mark_changed()
+        return taken
 
 
 def get_session(request: web.Request) -> Session:
@@ -99,7 +179,7 @@ def get_session(request: web.Request) -> Session:
     if session is None:
         raw = request.cookies.get(COOKIE_NAME)
         data = request.app[SESSION_CODEC].loads(raw) if raw else None
-        session = Session(data or {})
+        session = Session.from_data(data or {})
         request[SESSION] = session
     return session
 
@@ -111,7 +191,7 @@ def save_session(request: web.Request, response: web.StreamResponse) -> None:
     codec = request.app[SESSION_CODEC]
     response.set_cookie(
         COOKIE_NAME,
-        codec.dumps(dict(session)),
+        codec.dumps(session.to_data()),
         max_age=codec.max_age,
         path="/",
         httponly=True,
@@ -130,12 +210,10 @@ async def session_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 def csrf_token(request: web.Request) -> str:
     session = get_session(request)
-    token = session.get("csrf")
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
+    if not session.csrf:
+        session.csrf = secrets.token_urlsafe(32)
         session.mark_changed()
-    return token
+    return session.csrf
 
 
 async def checked_form(request: web.Request) -> Any:
@@ -152,10 +230,10 @@ async def checked_form(request: web.Request) -> Any:
 
 def check_csrf(request: web.Request, form: Any) -> None:
     """Raise CsrfRejected unless the form carries this session's token."""
-    expected = get_session(request).get("csrf")
+    expected = get_session(request).csrf
     given = form.get(CSRF_FIELD, "")
     if (
-        not isinstance(expected, str)
+        not expected
         or not isinstance(given, str)
         or not hmac.compare_digest(given.encode(), expected.encode())
     ):

@@ -28,8 +28,6 @@ from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import checked_form, get_session
 
 LOW_STOCK = 5
-RECENT_ORDERS = 10  # order ids this browser may open without looking them up again
-RECENT_CHECKOUTS = 3  # idempotency keys remembered to answer a resubmitted checkout form
 
 
 def _product_not_found() -> PageError:
@@ -217,11 +215,10 @@ async def checkout_submit(request: web.Request) -> web.Response:
     form = await checked_form(request)
     session = get_session(request)
     key = str(form.get("idempotency_key", ""))
-    checkouts = session.get("checkouts") if isinstance(session.get("checkouts"), dict) else {}
-    if key in checkouts:
+    if key in session.checkouts:
         # The same form again (reload, back button, double click after the first answered):
         # it already became an order, so show that order instead of placing another.
-        return redirect(f"/orders/{checkouts[key]}")
+        return redirect(f"/orders/{session.checkouts[key]}")
     cart = Cart(session)
     if not cart.items:
         flash(request, "Your cart is empty.", "error")
@@ -257,9 +254,8 @@ async def checkout_submit(request: web.Request) -> web.Response:
         return _checkout_refused(request, err, page, key)
 
     order_id = str(order["id"])
-    _remember_order(session, order_id)
-    recent = list(checkouts.items())[-(RECENT_CHECKOUTS - 1) :]
-    session["checkouts"] = dict([*recent, (key, order_id)])
+    session.remember_order(order_id)
+    session.remember_checkout(key, order_id)
     cart.clear()
     flash(request, "Thank you! Your order is confirmed.")
     return redirect(f"/orders/{order_id}")
@@ -338,18 +334,11 @@ def _shortages(cart: PricedCart, details: Any) -> list[str]:
     return messages
 
 
-def _remember_order(session: dict, order_id: str) -> None:
-    known = session.get("orders") if isinstance(session.get("orders"), list) else []
-    session["orders"] = [order_id, *(o for o in known if o != order_id)][:RECENT_ORDERS]
-    session.mark_changed()
-
-
 # ---- orders --------------------------------------------------------------------------------
 
 
 def _may_view(request: web.Request, order_id: str) -> bool:
-    known = get_session(request).get("orders")
-    return isinstance(known, list) and order_id in known
+    return order_id in get_session(request).orders
 
 
 async def order_page(request: web.Request) -> web.Response:
@@ -388,7 +377,7 @@ async def lookup_submit(request: web.Request) -> web.Response:
         # One message for both cases: the page must not tell whether an order number exists.
         problem = "We could not find an order with that number and e-mail address."
         return render(request, "lookup.html", {**context, "problem": problem}, status=404)
-    _remember_order(get_session(request), order_id)
+    get_session(request).remember_order(order_id)
     return redirect(f"/orders/{order_id}")
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from frontend.session import SessionCodec
+from frontend.session import Session, SessionCodec
 from frontend.settings import load_settings
 from frontend.tests.browsing import HTML, base_url, closed_url, frontend_env
 from frontend.ttl_cache import TtlCache
@@ -133,3 +133,23 @@ async def test_metrics_carry_the_service_and_route_patterns(make_shop, order_api
     assert 'route="/products/{id}"' in text and 'status="503"' in text
     assert "/products/12345" not in text
     assert "db_pool_" not in text  # the shop has no database, so no pool metrics
+
+
+def test_the_session_keeps_only_well_formed_fields_and_round_trips():
+    order = "0b7e3f5c-2f1a-4c1e-9a57-4d2f1c9e8a10"
+    data = {
+        "cart": {"7": 2, "x": 1, "8": 0, "9": 10_000, "\u0661": 1, "10": "3"},
+        "csrf": "t" * 43,
+        "orders": [order, "not-an-id", 5],
+        "checkouts": {order: order, "key": order},
+        "flash": [["ok", "Added."], ["bad"], "text"],
+        "unknown": True,
+    }
+    session = Session.from_data(data)
+    assert session.cart == {7: 2}
+    assert session.csrf == "t" * 43
+    assert session.orders == [order]
+    assert session.checkouts == {order: order}
+    assert session.flashes == [("ok", "Added.")]
+    assert Session.from_data(session.to_data()) == session
+    assert Session.from_data({"csrf": "short", "orders": "x"}) == Session()
