@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from frontend.service_client import ServiceClient, Unavailable, UpstreamError
+from frontend.shapes import Category, Order, Product, ProductPage
 from frontend.ttl_cache import TtlCache
 
 PRODUCT_API = "product-api"
@@ -28,19 +29,19 @@ class ProductApi:
         self.client = client
         self.cache = cache
 
-    async def list_products(self, params: Mapping[str, str]) -> dict[str, Any]:
+    async def list_products(self, params: Mapping[str, str]) -> ProductPage:
         key = ("products", tuple(sorted(params.items())))
         page = await self.cache.get(key, lambda: self.client.get("/products", params))
         if page is None:  # the list endpoint has no 404; treat one as a broken upstream
             raise Unavailable(PRODUCT_API, "HTTP 404 on /products")
         return page
 
-    async def get_product(self, product_id: int) -> dict[str, Any] | None:
+    async def get_product(self, product_id: int) -> Product | None:
         return await self.cache.get(
             ("product", product_id), lambda: self.client.get(f"/products/{product_id}")
         )
 
-    async def categories(self) -> list[dict[str, Any]]:
+    async def categories(self) -> list[Category]:
         answer = await self.cache.get(("categories",), lambda: self.client.get("/categories"))
         return answer["items"] if answer else []
 
@@ -49,7 +50,7 @@ class OrderApi:
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
 
-    async def create_order(self, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    async def create_order(self, body: dict[str, Any], idempotency_key: str) -> Order:
         """The created (or replayed) order; UpstreamError for a refusal, Unavailable otherwise."""
         headers = {"Idempotency-Key": idempotency_key}
         for wait in (*IN_FLIGHT_WAIT_SECONDS, None):
@@ -62,9 +63,9 @@ class OrderApi:
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def get_order(self, order_id: str) -> dict[str, Any] | None:
+    async def get_order(self, order_id: str) -> Order | None:
         return await self.client.get(f"/orders/{order_id}")
 
-    async def cancel_order(self, order_id: str) -> dict[str, Any]:
+    async def cancel_order(self, order_id: str) -> Order:
         _status, order = await self.client.send("POST", f"/orders/{order_id}/cancel")
         return order

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from frontend.api import ProductApi
 from frontend.session import Session
+from frontend.shapes import Product
 from kit import validation
 
 MAX_QUANTITY = validation.MAX_QUANTITY  # order-api accepts 1..100 per line
@@ -58,7 +58,7 @@ class Cart:
 class CartLine:
     product_id: int
     quantity: int
-    product: dict[str, Any] | None  # None: no longer in the catalog
+    product: Product | None  # None: no longer in the catalog
 
     @property
     def unit_price(self) -> Decimal | None:
