@@ -7,7 +7,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-DOCS = [ROOT / "README.md", *sorted(ROOT.glob("*/README.md")), ROOT / "hack" / "CLUSTER.md"]
+DOCS = [
+    ROOT / "README.md",
+    *sorted(ROOT.glob("*/README.md")),
+    *sorted(ROOT.glob("services/*/README.md")),
+    ROOT / "hack" / "CLUSTER.md",
+]
 
 
 def slug(heading: str) -> str:
