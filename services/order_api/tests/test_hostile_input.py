@@ -253,3 +253,15 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(pr
     assert [s for s in statuses if s[0] >= 500] == []
     assert "Traceback" not in log and '"level":"error"' not in log, log[-3000:]
     assert await order_state(sql) == before
+
+
+async def test_every_schema_valid_idempotency_key_is_accepted(place, products):
+    """Any 1-255 visible ASCII characters (the document's pattern) is a key; a structured-field
+    string "abc" is the key abc, and a lone or empty pair of quotes is a key of its own."""
+    for key in ['"', '""', "'", "~", "k" * 255, '"' + "q" * 253 + '"']:
+        response = await place(order_body((1, 1)), key=key)
+        assert response.status == 201, (key, await response.text())
+    first = await place(order_body((2, 1)), key='"same-key"')
+    again = await place(order_body((2, 1)), key="same-key")
+    assert (first.status, again.status) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
