@@ -7,6 +7,7 @@ tree stays untouched.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -24,11 +25,16 @@ CHECKOV = TOOLS / "checkov" / "bin" / "checkov"
 HADOLINT = TOOLS / "hadolint" / "bin" / "hadolint"
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
-# The HTTP services of the platform contract: app name -> (Python package, port).
+# The HTTP services of the platform contract: app name -> (Python package, port). The port is
+# the service's own default (DEFAULT_PORT in its settings module); test_ports_agree.py checks that
+# every other layer uses the same one.
 SERVICES = {
-    "product-api": ("product_api", 5000),
-    "order-api": ("order_api", 5001),
-    "frontend": ("frontend", 3000),
+    app: (package, importlib.import_module(f"{package}.settings").DEFAULT_PORT)
+    for app, package in (
+        ("product-api", "product_api"),
+        ("order-api", "order_api"),
+        ("frontend", "frontend"),
+    )
 }
 
 
