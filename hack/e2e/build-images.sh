@@ -61,7 +61,7 @@ podman tag "$pause" localhost/techcommerce-e2e/pause:local
 if [ "$(cat "$E2E_CACHE/images/pause.tar.image" 2>/dev/null)" != "$pause" ]; then
   rm -f "$E2E_CACHE/images/pause.tar"
   podman save --quiet --format docker-archive --output "$E2E_CACHE/images/pause.tar" \
-    techcommerce-e2e/pause:local
+    localhost/techcommerce-e2e/pause:local
   echo "$pause" >"$E2E_CACHE/images/pause.tar.image"
 fi
 archive "$(binary_image coredns "$coredns_dir" coredns)" coredns

@@ -177,7 +177,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.internal.v1.opt"]
   path = "$CONTAINERD/opt"
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "techcommerce-e2e/pause:local"
+  sandbox_image = "localhost/techcommerce-e2e/pause:local"
   stream_server_address = "127.0.0.1"
   # No CAP_SYS_RESOURCE here: runc cannot lower oom_score_adj below the parent's.
   restrict_oom_score_adj = true

@@ -44,7 +44,7 @@ e2e_go_env() {
 # The holder process owns the cluster's private mount namespace (inside its network namespace);
 # every component is started through it, so all mounts vanish with it.
 holder_pid() { cat "$E2E_RUN/pids/holder" 2>/dev/null; }
-in_cluster() { nsenter -t "$(holder_pid)" -m -n -- "$@"; }
+in_cluster() { nsenter -t "$(holder_pid)" -m -n --wd="$PWD" -- "$@"; }
 
 # start_component NAME CMD...: run CMD inside the cluster's namespaces in the background,
 # log to $E2E_RUN/logs/NAME.log, record its PID for teardown.
@@ -52,7 +52,7 @@ start_component() {
   local name=$1
   shift
   mkdir -p "$E2E_RUN/logs" "$E2E_RUN/pids"
-  nsenter -t "$(holder_pid)" -m -n -- "$@" >"$E2E_RUN/logs/$name.log" 2>&1 &
+  nsenter -t "$(holder_pid)" -m -n --wd="$PWD" -- "$@" >"$E2E_RUN/logs/$name.log" 2>&1 &
   echo $! >"$E2E_RUN/pids/$name"
   note "started $name (pid $!, log $E2E_RUN/logs/$name.log)"
 }

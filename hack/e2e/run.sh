@@ -51,7 +51,7 @@ stage() {
 install_deps() {
   hack/deps/apt-install.sh containerd runc containernetworking-plugins docker-registry skopeo \
     podman buildah debootstrap conntrack iptables ipset curl openssl chromium chromium-driver
-  hack/setup.sh --run-only
+  hack/setup.sh
 }
 # The suite runs inside the cluster's network namespace: port-forwards, Services and the load
 # generators' targets are the cluster's own addresses, and nothing it sends can leave.

@@ -145,10 +145,10 @@ class Cluster:
         finally:
             proc.terminate()
             try:
-                proc.wait(timeout=10)
+                proc.communicate(timeout=10)  # also closes the pipes
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+                proc.communicate()
 
 
 def eventually(check, timeout: float, interval: float = 1.0, what: str = "condition"):
