@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,8 +12,16 @@ TEKTON = ROOT / "tekton"
 SCRIPTS = TEKTON / "scripts"
 TOOLS = ROOT / ".venv-tools"
 VALIDATOR = TOOLS / "bin" / "tekton-validate"
+GO_VALIDATOR = ROOT / "hack" / "tekton-validate"  # the validator's Go module
 TEKTON_LINT = TOOLS / "tekton-lint" / "node_modules" / ".bin" / "tekton-lint"
 MISSING = "missing: run hack/deps/tekton.sh (make test runs it)"
+
+
+def go_env() -> dict[str, str]:
+    """The environment of the project's Go commands: the patched toolchain its go.mod names."""
+    toolchain = re.search(r"^toolchain (\S+)$", (GO_VALIDATOR / "go.mod").read_text(), re.M)
+    assert toolchain, "go.mod names no toolchain"
+    return {"GOTOOLCHAIN": toolchain[1]}
 
 
 def run(cmd, *, env=None, cwd=None, check=False, timeout=120) -> subprocess.CompletedProcess:
