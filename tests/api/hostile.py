@@ -11,8 +11,10 @@ digits are expected; and the boundaries of every numeric field.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from support.procs import ServiceProcess
@@ -179,3 +181,45 @@ async def raw_request(
         return int(status_line.split()[1])
     finally:
         writer.close()
+
+
+def assert_no_traceback(caplog) -> None:
+    """Nothing was logged at error level or with a traceback while the corpus ran."""
+    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not broken, [r.getMessage() for r in broken]
+
+
+class Tally:
+    """Counts the answers to a corpus; remembers every 5xx and every answer that broke an
+    expectation (a status outside `expected`, or what `check` says is wrong with it)."""
+
+    def __init__(self, check: Callable[[int, str, bytes], str | None] | None = None) -> None:
+        self.count = 0
+        self.server_errors: list[str] = []
+        self.unexpected: list[str] = []
+        self._check = check
+
+    def record(
+        self, label: str, status: int, content_type: str, body: bytes, expected: set[int]
+    ) -> None:
+        self.count += 1
+        if status >= 500:
+            self.server_errors.append(f"{status} {label} {body[:200]!r}")
+        elif status not in expected:
+            self.unexpected.append(f"{status} {label} {body[:200]!r}")
+        problem = self._check(status, content_type, body) if self._check else None
+        if problem:
+            self.unexpected.append(f"{problem}: {label}")
+
+    async def send(self, client, method: str, url, expected: set[int], **kwargs) -> None:
+        response = await client.request(method, url, **kwargs)
+        body = await response.read()
+        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.160}"
+        self.record(label, response.status, response.content_type, body, expected)
+
+
+def json_error_answers(status: int, content_type: str, _body: bytes) -> str | None:
+    """An API's 4xx is in the JSON error shape."""
+    if 400 <= status < 500 and content_type != "application/json":
+        return f"a {status} that is not JSON"
+    return None

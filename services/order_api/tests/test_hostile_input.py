@@ -14,6 +14,8 @@ from yarl import URL
 
 from api.hostile import (
     KeptLog,
+    Tally,
+    assert_no_traceback,
     integer_texts,
     json_number_boundaries,
     malformed_authorization_headers,
@@ -35,28 +37,6 @@ async def order_state(sql) -> list:
         await sql("SELECT key FROM orders.idempotency_keys ORDER BY key"),
         await sql("SELECT id, stock, updated_at FROM catalog.products ORDER BY id"),
     ]
-
-
-def assert_no_traceback(caplog) -> None:
-    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    assert not broken, [r.getMessage() for r in broken]
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.count = 0
-        self.server_errors: list[str] = []
-        self.unexpected: list[str] = []
-
-    async def send(self, client, method, url, expected: set[int], **kwargs) -> None:
-        response = await client.request(method, url, **kwargs)
-        body = await response.read()
-        self.count += 1
-        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.160}"
-        if response.status >= 500:
-            self.server_errors.append(f"{response.status} {label}")
-        elif response.status not in expected:
-            self.unexpected.append(f"{response.status} {label} {body[:200]!r}")
 
 
 def with_field(body: dict, path: tuple[str, ...], value: object) -> dict:

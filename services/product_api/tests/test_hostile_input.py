@@ -12,7 +12,10 @@ from yarl import URL
 
 from api.hostile import (
     KeptLog,
+    Tally,
+    assert_no_traceback,
     integer_texts,
+    json_error_answers,
     json_number_boundaries,
     malformed_authorization_headers,
     malformed_other_headers,
@@ -33,32 +36,6 @@ async def catalog_state(sql) -> list:
         await sql("SELECT * FROM catalog.products ORDER BY id"),
         await sql("SELECT * FROM catalog.categories ORDER BY id"),
     ]
-
-
-def assert_no_traceback(caplog) -> None:
-    broken = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    assert not broken, [r.getMessage() for r in broken]
-
-
-class Tally:
-    """Counts answers by status; remembers every 5xx and every answer that broke an expectation."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.server_errors: list[str] = []
-        self.unexpected: list[str] = []
-
-    async def send(self, client, method, url, expected: set[int], **kwargs) -> None:
-        response = await client.request(method, url, **kwargs)
-        body = await response.read()
-        self.count += 1
-        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.120}"
-        if response.status >= 500:
-            self.server_errors.append(f"{response.status} {label}")
-        elif response.status not in expected:
-            self.unexpected.append(f"{response.status} {label} {body[:200]!r}")
-        elif response.status >= 400:
-            assert response.content_type == "application/json", label
 
 
 def hostile_query_values() -> dict[str, list[str]]:
@@ -96,7 +73,7 @@ async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(
     caplog.set_level(logging.WARNING)
     before = await catalog_state(sql)
     pid = small_catalog["AUD-1"]
-    tally = Tally()
+    tally = Tally(json_error_answers)
 
     for name, values in hostile_query_values().items():
         for value in values:
