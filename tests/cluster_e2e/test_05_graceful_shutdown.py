@@ -24,29 +24,36 @@ def last_container_state(watch_output: str) -> dict:
             position += 1
         if position >= len(text):
             return state
-        obj, position = decoder.raw_decode(text, position)
+        try:
+            obj, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:  # the watch was stopped in the middle of an object
+            return state
         pod = obj.get("object", obj)
         for status in pod.get("status", {}).get("containerStatuses", []):
             state = status.get("state", state)
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_kubelet_sigterm_drains_and_exits_cleanly(seeded: Cluster, service: str, report):
+def test_the_kubelet_sigterm_drains_and_exits_cleanly(
+    seeded: Cluster, service: str, report, tmp_path
+):
     cluster = seeded
     pod = cluster.running_pod(service)
     frontend = f"http://{cluster.service_ip('frontend')}"
-    logs = subprocess.Popen(
-        cluster.command("-n", "techcommerce-staging", "logs", "-f", pod),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    watch = subprocess.Popen(
-        cluster.command("-n", "techcommerce-staging", "get", "pod", pod, "-w", "-o", "json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    # Both streams go to files: a pipe nobody reads would fill up and stall them.
+    log_file, watch_file = tmp_path / "pod.log", tmp_path / "watch.json"
+    with log_file.open("w") as out:
+        logs = subprocess.Popen(
+            cluster.command("-n", "techcommerce-staging", "logs", "-f", pod),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    with watch_file.open("w") as out:
+        watch = subprocess.Popen(
+            cluster.command("-n", "techcommerce-staging", "get", "pod", pod, "-w", "-o", "json"),
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
     time.sleep(1)
     with Load(
         [frontend + "/", frontend + "/health"], concurrency=2, max_seconds=90, pause=0.05
@@ -67,10 +74,11 @@ def test_the_kubelet_sigterm_drains_and_exits_cleanly(seeded: Cluster, service: 
         took = time.monotonic() - started
         # replacement Ready before the load stops: the Service never had no endpoint
         cluster.rollout_status(f"deployment/{service}", timeout=180)
-    watch.terminate()
-    logs.terminate()
-    log_text = logs.communicate(timeout=10)[0]
-    final = last_container_state(watch.communicate(timeout=10)[0])
+    for proc in (watch, logs):
+        proc.terminate()
+        proc.wait(timeout=10)
+    log_text = log_file.read_text()
+    final = last_container_state(watch_file.read_text())
 
     assert load.tally.failed == 0, load.tally.summary()
     assert load.tally.ok > 20, load.tally.summary()
