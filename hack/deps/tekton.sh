@@ -5,9 +5,10 @@
 #   - kubectl (with its embedded kustomize) is expected on the machine; where it is missing, a
 #     standalone kustomize is built from the Go module proxy (deploy.sh falls back to it);
 #   - @ibm/tekton-lint (npm) and the repository's extra lint rules into .venv-tools/tekton-lint;
-#   - the Go validator (hack/tekton-validate) built once into .venv-tools/bin/tekton-validate,
-#     rebuilt only when its sources change (the Go module cache stays in the default GOPATH),
-#     with the patched Go toolchain its go.mod names (GOTOOLCHAIN, served by the Go module proxy);
+#   - the Go validator: its wrapper hack/tekton-validate builds it (sources in
+#     hack/tools/tekton-validate) into .venv-tools/bin/tekton-validate on first use and when the
+#     sources change, with the patched Go toolchain its go.mod names (GOTOOLCHAIN, served by the
+#     Go module proxy); the Go module cache stays in the default GOPATH;
 #   - govulncheck (pinned) into .venv-tools/bin, and its offline vulnerability database, built by
 #     hack/tools/vulndb.py from the golang.org/x/vulndb module (pinned) into the cache outside the
 #     clone (${TECHCOMMERCE_CACHE:-$HOME/.cache/techcommerce}/vulndb/VERSION), so fresh clones
@@ -48,15 +49,7 @@ if [ "$(cat "$lint_stamp" 2>/dev/null)" != "$want_lint" ] || [ ! -x "$lint_dir/n
   echo "$want_lint" >"$lint_stamp"
 fi
 
-validator=$TOOLS/bin/tekton-validate
-validator_stamp=$TOOLS/bin/.tekton-validate.sha256
-want_validator=$(cat hack/tekton-validate/go.mod hack/tekton-validate/go.sum hack/tekton-validate/*.go | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$validator_stamp" 2>/dev/null)" != "$want_validator" ] || [ ! -x "$validator" ]; then
-  echo "deps(tekton): building hack/tekton-validate (first build downloads and compiles Tekton: a few minutes)"
-  toolchain=$(sed -n 's/^toolchain //p' hack/tekton-validate/go.mod)
-  (cd hack/tekton-validate && GOTOOLCHAIN=$toolchain go build -trimpath -o "../../$validator" .)
-  echo "$want_validator" >"$validator_stamp"
-fi
+hack/tekton-validate --help >/dev/null
 
 # Go's local telemetry counters (govulncheck and the go command keep them): off.
 [ "$(go telemetry 2>/dev/null)" = off ] || go telemetry off

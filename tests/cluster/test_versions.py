@@ -40,9 +40,9 @@ EXPECTED_KEYS = {
 
 
 def go_mod_version(module: str) -> str:
-    text = (REPO / "hack/tekton-validate/go.mod").read_text()
+    text = (REPO / "hack/tools/tekton-validate/go.mod").read_text()
     match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", text, re.MULTILINE)
-    assert match, f"{module} not required in hack/tekton-validate/go.mod"
+    assert match, f"{module} not required in hack/tools/tekton-validate/go.mod"
     return match.group(1)
 
 

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEKTON = ROOT / "tekton"
 SCRIPTS = TEKTON / "scripts"
 TOOLS = ROOT / ".venv-tools"
-VALIDATOR = TOOLS / "bin" / "tekton-validate"
-GO_VALIDATOR = ROOT / "hack" / "tekton-validate"  # the validator's Go module
+VALIDATOR = ROOT / "hack" / "tekton-validate"  # the command: builds the Go binary when needed
+GO_VALIDATOR = ROOT / "hack" / "tools" / "tekton-validate"  # the validator's Go module
 TEKTON_LINT = TOOLS / "tekton-lint" / "node_modules" / ".bin" / "tekton-lint"
 MISSING = "missing: run hack/deps/tekton.sh (make test runs it)"
 

@@ -1,4 +1,4 @@
-"""The project's Go code (hack/tekton-validate) is built with the patched toolchain its go.mod
+"""The project's Go code (hack/tools/tekton-validate) is built with the patched toolchain its go.mod
 names and has no reachable known vulnerability, by govulncheck against the offline database
 hack/deps/tekton.sh builds from the golang.org/x/vulndb module (no network: GOPROXY=off).
 

@@ -5,9 +5,12 @@ each check really runs."""
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import pytest
 
-from tekton.tekton_helpers import GO_VALIDATOR, ROOT, TEKTON, edit, go_env, run
+from tekton.tekton_helpers import GO_VALIDATOR, ROOT, TEKTON, VALIDATOR, edit, go_env, run
 
 
 def check(validator, *paths):
@@ -186,6 +189,46 @@ def test_exit_status_2_on_usage_error(validator):
     assert run([validator, "check", ROOT / "no-such-dir"]).returncode == 2
 
 
-def test_go_vet_is_clean():
-    result = run(["go", "vet", "./..."], cwd=GO_VALIDATOR, env=go_env(), timeout=1200)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_help_lists_the_commands_with_examples(validator):
+    result = run([validator, "--help"])
+    assert result.returncode == 0, result.stderr
+    for text in ["check PATH", "render -resources", "Examples:", "hack/tekton-validate check"]:
+        assert text in result.stdout
+    assert "unknown command" in run([validator, "chek"]).stderr
+
+
+def test_the_wrapper_rebuilds_when_the_sources_change(tmp_path):
+    """A copy of the wrapper and the Go module: the first run builds (with a progress line),
+    the second does not, and a changed source builds again."""
+    (tmp_path / "hack" / "tools").mkdir(parents=True)
+    shutil.copy(VALIDATOR, tmp_path / "hack" / "tekton-validate")
+    shutil.copytree(GO_VALIDATOR, tmp_path / "hack" / "tools" / "tekton-validate")
+    wrapper = tmp_path / "hack" / "tekton-validate"
+    first = run([wrapper, "--help"], timeout=1800)
+    assert first.returncode == 0, first.stderr
+    assert "tekton-validate: building" in first.stderr
+    assert (tmp_path / ".venv-tools" / "bin" / "tekton-validate").is_file()
+    second = run([wrapper, "--help"])
+    assert second.returncode == 0 and second.stderr == ""
+    main_go = tmp_path / "hack" / "tools" / "tekton-validate" / "main.go"
+    main_go.write_text(main_go.read_text() + "\n// changed\n")
+    third = run([wrapper, "--help"], timeout=1800)
+    assert "tekton-validate: building" in third.stderr
+
+
+def test_go_vet_and_the_go_tests_pass(capsys):
+    """go vet, then the validator's own Go tests (hack/tools/tekton-validate/*_test.go), whose
+    summary is printed with pytest's output."""
+    vet = run(["go", "vet", "./..."], cwd=GO_VALIDATOR, env=go_env(), timeout=1800)
+    assert vet.returncode == 0, vet.stdout + vet.stderr
+    result = run(
+        ["go", "test", "-count=1", "-v", "./..."], cwd=GO_VALIDATOR, env=go_env(), timeout=1800
+    )
+    passed = len(re.findall(r"^\s*--- PASS", result.stdout, re.M))
+    failed = len(re.findall(r"^\s*--- FAIL", result.stdout, re.M))
+    summary = [line for line in result.stdout.splitlines() if re.match(r"^(ok|FAIL)\s", line)]
+    with capsys.disabled():
+        print(f"\ngo test hack/tools/tekton-validate: {passed} passed, {failed} failed")
+        print("\n".join(summary))
+    assert result.returncode == 0 and failed == 0, result.stdout[-6000:] + result.stderr
+    assert passed >= 20

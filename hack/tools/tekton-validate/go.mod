@@ -1,4 +1,4 @@
-module techcommerce/hack/tekton-validate
+module techcommerce/hack/tools/tekton-validate
 
 go 1.26.4
 

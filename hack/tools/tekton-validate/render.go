@@ -273,10 +273,13 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&secrets, "secret", "NAMESPACE/NAME/KEY=VALUE for the interceptors (repeatable)")
 	listenerName := fs.String("listener", "", "EventListener name (default: the only one)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if len(resources) == 0 || fs.NArg() == 0 || fs.NArg()%2 != 0 {
-		fmt.Fprintln(stderr, "usage: tekton-validate render -resources DIR [-secret NS/NAME/KEY=VALUE] HEADERS BODY [HEADERS BODY...]")
+		fmt.Fprintln(stderr, "usage: hack/tekton-validate render -resources DIR [-secret NS/NAME/KEY=VALUE] HEADERS BODY [HEADERS BODY...] (--help for more)")
 		return 2
 	}
 	docs, findings, err := loadDocs(resources)
