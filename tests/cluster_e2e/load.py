@@ -43,6 +43,7 @@ class Load:
         pause: float = 0.0,
         order_url: str | None = None,
         order_body: dict | None = None,
+        order_headers: dict[str, str] | None = None,
     ) -> None:
         self.urls = urls
         self.concurrency = concurrency
@@ -51,6 +52,7 @@ class Load:
         self.pause = pause
         self.order_url = order_url
         self.order_body = order_body
+        self.order_headers = order_headers or {}
         self.tally = Tally()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
@@ -112,7 +114,9 @@ class Load:
                 self.tally.sent += 1
                 try:
                     async with session.post(
-                        self.order_url, json=self.order_body, headers={"Idempotency-Key": key}
+                        self.order_url,
+                        json=self.order_body,
+                        headers={**self.order_headers, "Idempotency-Key": key},
                     ) as response:
                         body = await response.json(content_type=None)
                         if response.status in (200, 201):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -66,7 +67,13 @@ def rebuilt_image(cluster: Cluster, service: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def order_target(seeded: Cluster) -> tuple[str, dict]:
+def order_target(seeded: Cluster) -> dict:
+    """Where and what the load orders: order-api's Service, as the shop calls it (its credential
+    from the Secret order-api-token)."""
+    frontend = seeded.get("deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]
+    ref = next(e for e in frontend["env"] if e["name"] == "ORDER_API_TOKEN")["valueFrom"]
+    ref = ref["secretKeyRef"]  # a generated name (kustomize adds a content hash)
+    token = base64.b64decode(seeded.get("secret", ref["name"])["data"][ref["key"]]).decode()
     (product_id,) = seeded.sql(
         "SELECT id FROM catalog.products WHERE active AND stock >= 50 ORDER BY stock DESC LIMIT 1"
     )[0]
@@ -80,7 +87,11 @@ def order_target(seeded: Cluster) -> tuple[str, dict]:
         },
         "items": [{"product_id": int(product_id), "quantity": 1}],
     }
-    return f"http://{seeded.service_ip('order-api')}:5001/orders", body
+    return {
+        "order_url": f"http://{seeded.service_ip('order-api')}:5001/orders",
+        "order_body": body,
+        "order_headers": {"Authorization": f"Bearer {token}"},
+    }
 
 
 def shop_urls(cluster: Cluster) -> list[str]:
@@ -101,14 +112,12 @@ def orders_in_database(cluster: Cluster, ids: list[str]) -> set[str]:
 def test_a_changed_image_rolls_out_with_zero_failed_requests(seeded: Cluster, order_target, report):
     cluster = seeded
     images = {service: rebuilt_image(cluster, service) for service in SERVICES}
-    order_url, body = order_target
     with Load(
         shop_urls(cluster),
         concurrency=2,
         pause=0.05,
         max_seconds=600,
-        order_url=order_url,
-        order_body=body,
+        **order_target,
     ) as load:
         for service in SERVICES:
             cluster.kubectl(
@@ -135,14 +144,12 @@ def test_deleting_a_pod_of_each_service_loses_no_acknowledged_order(
     seeded: Cluster, order_target, report
 ):
     cluster = seeded
-    order_url, body = order_target
     with Load(
         shop_urls(cluster),
         concurrency=2,
         pause=0.05,
         max_seconds=600,
-        order_url=order_url,
-        order_body=body,
+        **order_target,
     ) as load:
         for name in (*SERVICES, "postgres"):
             pod = cluster.running_pod(name)
