@@ -91,6 +91,9 @@ EMPTY_WITHOUT_5XX = {
     ),
 }
 READY_TIMEOUT_SECONDS = 120
+# The shop's credential for order-api, handed to `make run` so the traffic below can use it.
+ORDER_API_TOKEN = "live-queries-order-api-token-0123456789"
+SHOP = {"Authorization": f"Bearer {ORDER_API_TOKEN}"}
 
 
 class LocalStack:
@@ -104,6 +107,7 @@ class LocalStack:
         }
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # own throwaway DB
         env.update({k: str(v) for k, v in self.ports.items()})
+        env["ORDER_API_TOKEN"] = ORDER_API_TOKEN
         python = ROOT / ".venv" / "bin" / "python"
         self.process = subprocess.Popen(
             [str(python if python.exists() else sys.executable), "hack/run.py"],
@@ -192,7 +196,8 @@ def place_order(order_api: str, product_id: int, quantity: int):
         },
         "items": [{"product_id": product_id, "quantity": quantity}],
     }
-    return request("POST", f"{order_api}/orders", body, {"Idempotency-Key": str(uuid.uuid4())})
+    headers = {**SHOP, "Idempotency-Key": str(uuid.uuid4())}
+    return request("POST", f"{order_api}/orders", body, headers)
 
 
 def drive_traffic(stack: LocalStack) -> dict[str, set[int]]:
@@ -218,8 +223,9 @@ def drive_traffic(stack: LocalStack) -> dict[str, set[int]]:
         seen["order-api"].add(place_order(orders, catalog[0]["id"], 1)[0])
         seen["order-api"].add(place_order(orders, 999999999, 1)[0])  # unknown product
         seen["order-api"].add(place_order(orders, cheap["id"], 100)[0])  # short of stock
-        seen["order-api"].add(request("POST", f"{orders}/orders", {}, {"Idempotency-Key": "x"})[0])
-        seen["order-api"].add(request("GET", f"{orders}/orders/{uuid.uuid4()}")[0])  # 404
+        invalid = request("POST", f"{orders}/orders", {}, {**SHOP, "Idempotency-Key": "x"})
+        seen["order-api"].add(invalid[0])  # 422
+        seen["order-api"].add(request("GET", f"{orders}/orders/{uuid.uuid4()}", None, SHOP)[0])
         for url in (f"{frontend}/", f"{frontend}/products/{catalog[0]['id']}", f"{frontend}/nope"):
             seen["frontend"].add(request("GET", url)[0])
         time.sleep(1.2)  # let scrapes see the counters move between rounds
