@@ -1,17 +1,16 @@
 """Order placement and the order life cycle: the rules live here, the SQL in queries.py.
 
-Placing an order is one database transaction: idempotency-key lock and lookup, stock reservation
+Placing an order is one database transaction around one call of the SQL function
+orders.place_order (migration orders/0005): idempotency-key lock and lookup, stock reservation
 through the catalog, the order, its lines and the stored response. Either all of it commits or
 none of it does (an error or a cancellation rolls back), so no half order can exist.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from kit import db
 from kit.errors import ApiError
 from order_api import queries
 from order_api.keys import ORDER_METRICS, SETTINGS
+from order_api.metrics import OrderMetrics
 from order_api.models import OrderCreate
 
 # Order life cycle: who may move an order from one status to the next.
@@ -57,117 +57,69 @@ def order_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _short_lines(reservation: list[dict]) -> list[dict[str, Any]]:
-    return [
-        {
-            "product_id": row["product_id"],
-            "requested": row["requested"],
-            "available": row["available"],
-        }
-        for row in reservation
-        if row["available"] is None or row["available"] < row["requested"]
-    ]
-
-
 async def place_order(app: web.Application, *, key: str, order: OrderCreate) -> Outcome:
+    """Two round trips: BEGIN with the one call of orders.place_order (it claims the key,
+    reserves the stock, writes the order and its stored response), then COMMIT.
+
+    The COMMIT cannot travel with the call: the server would then commit whether or not we are
+    still there to answer, and a placement cancelled while it waits on a row lock (a shutdown, a
+    client gone) must leave nothing behind (test_concurrency.py). A refusal rolls back."""
     metrics = app[ORDER_METRICS]
-    settings = app[SETTINGS]
-    print_ = fingerprint(order)
-    async with db.connection(app) as conn, db.transaction(conn) as cur:
-        claim = await queries.claim_idempotency_key(cur, key=key)
-        if not claim["locked"] and claim["fingerprint"] is None:
-            metrics.order_rejected("idempotency_conflict")
-            raise ApiError(
-                409,
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-                code="idempotency_in_flight",
-                headers={"Retry-After": "1"},
-            )
-        if claim["fingerprint"] is not None:
-            if claim["fingerprint"] != print_:
-                metrics.order_rejected("idempotency_conflict")
-                raise ApiError(
-                    422,
-                    "this Idempotency-Key was used with a different request body",
-                    code="idempotency_key_reused",
-                )
-            return Outcome(
-                claim["response_status"],
-                claim["response_body"].encode(),
-                str(claim["order_id"]),
-                replayed=True,
-            )
-
-        reservation = await queries.reserve_stock(
-            cur, lines=[(line.product_id, line.quantity) for line in order.items]
+    async with db.connection(app) as conn, db.transaction(conn) as tx:
+        row = await queries.place_order(
+            tx,
+            key=key,
+            fingerprint=fingerprint(order),
+            lines=[(line.product_id, line.quantity) for line in order.items],
+            customer=order.customer.model_dump(),
+            address=order.shipping_address.model_dump(),
+            ttl_hours=app[SETTINGS].idempotency_key_ttl_hours,
         )
-        if not all(row["reserved"] for row in reservation):
-            short = _short_lines(reservation)
-            unknown = any(line["available"] is None for line in short)
-            metrics.order_rejected("unknown_product" if unknown else "insufficient_stock")
-            raise ApiError(
-                409,
-                "some items are not available in the requested quantity",
-                code="insufficient_stock",
-                details={"lines": short},
-            )
+        _raise_if_refused(metrics, row)
+    body = row["response_body"].encode()
+    if row["outcome"] == "replayed":
+        return Outcome(row["response_status"], body, str(row["order_id"]), replayed=True)
+    # "created", counted only once the transaction has committed.
+    metrics.order_created(row["order_total"])
+    return Outcome(201, body, str(row["order_id"]), replayed=False)
 
-        lines = [
-            {
-                "product_id": row["product_id"],
-                "name": row["name"],
-                "unit_price": row["unit_price"],
-                "quantity": row["requested"],
-                "line_total": row["unit_price"] * row["requested"],
-            }
-            for row in reservation
+
+def _raise_if_refused(metrics: OrderMetrics, row: dict[str, Any]) -> None:
+    """The ApiError for an orders.place_order outcome that places nothing, counted."""
+    outcome = row["outcome"]
+    if outcome == "in_flight":
+        metrics.order_rejected("idempotency_conflict")
+        raise ApiError(
+            409,
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            code="idempotency_in_flight",
+            headers={"Retry-After": "1"},
+        )
+    if outcome == "reused":
+        metrics.order_rejected("idempotency_conflict")
+        raise ApiError(
+            422,
+            "this Idempotency-Key was used with a different request body",
+            code="idempotency_key_reused",
+        )
+    if outcome == "short":
+        short = [
+            {"product_id": product_id, "requested": requested, "available": available}
+            for product_id, requested, available in zip(
+                row["short_product_ids"],
+                row["short_requested"],
+                row["short_available"],
+                strict=True,
+            )
         ]
-        total = sum((line["line_total"] for line in lines), Decimal("0.00"))
-        order_id = uuid.uuid4()
-        customer = order.customer.model_dump()
-        address = order.shipping_address.model_dump()
-        body = _created_body(order_id, customer, address, lines, total, claim["now"])
-        cur.commit_with_next_statement()  # saves the COMMIT round trip
-        await queries.insert_order(
-            cur,
-            order_id=order_id,
-            customer=customer,
-            address=address,
-            total=total,
-            lines=lines,
-            idempotency_key=key,
-            fingerprint=print_,
-            response_body=body.decode(),
-            ttl_hours=settings.idempotency_key_ttl_hours,
+        unknown = any(line["available"] is None for line in short)
+        metrics.order_rejected("unknown_product" if unknown else "insufficient_stock")
+        raise ApiError(
+            409,
+            "some items are not available in the requested quantity",
+            code="insufficient_stock",
+            details={"lines": short},
         )
-    # Counted only once the transaction has committed.
-    metrics.order_created(total)
-    return Outcome(201, body, str(order_id), replayed=False)
-
-
-def _created_body(
-    order_id: uuid.UUID,
-    customer: dict,
-    address: dict,
-    lines: list[dict],
-    total: Decimal,
-    now: dt.datetime,
-) -> bytes:
-    row = {
-        "id": order_id,
-        "status": "confirmed",
-        "customer_email": customer["email"],
-        "customer_name": customer["name"],
-        "shipping_address": address,
-        "items": [
-            {**line, "unit_price": str(line["unit_price"]), "line_total": str(line["line_total"])}
-            for line in lines
-        ],
-        "total": total,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return orjson.dumps(order_json(row))
 
 
 async def get_order(app: web.Application, *, order_id: uuid.UUID) -> dict[str, Any]:

@@ -7,8 +7,6 @@ inside the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
-from typing import Any
 
 import orjson
 
@@ -18,81 +16,40 @@ from kit.db import Executor
 IDEMPOTENCY_LOCK_SEED = 0x0DE5
 
 
-async def claim_idempotency_key(tx: Executor, *, key: str) -> dict:
-    """Lock `key` for this transaction if free and return its live record (see migration 0002):
-    {locked, now, fingerprint, order_id, response_status, response_body}; the record fields are
-    None when the key is new."""
-    await tx.execute(
-        "SELECT * FROM orders.claim_idempotency_key(%(key)s, %(seed)s)",
-        {"key": key, "seed": IDEMPOTENCY_LOCK_SEED},
-    )
-    return await tx.fetchone()
-
-
-async def reserve_stock(cur: Executor, *, lines: list[tuple[int, int]]) -> list[dict]:
-    """Reserve (product_id, quantity) lines through the catalog; rows come back in id order."""
-    ordered = sorted(lines)
-    await cur.execute(
-        "SELECT * FROM catalog.reserve_stock(%(ids)s::bigint[], %(quantities)s::integer[])",
-        {"ids": [pid for pid, _ in ordered], "quantities": [qty for _, qty in ordered]},
-    )
-    return await cur.fetchall()
-
-
-async def insert_order(
+async def place_order(
     cur: Executor,
     *,
-    order_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    lines: list[tuple[int, int]],
     customer: dict[str, str],
     address: dict[str, str],
-    total: Decimal,
-    lines: list[dict[str, Any]],
-    idempotency_key: str,
-    fingerprint: str,
-    response_body: str,
     ttl_hours: int,
-) -> None:
-    """Write the order, its lines and the idempotency record in one statement."""
+) -> dict:
+    """Claim `key`, reserve the (product_id, quantity) lines, write the order and its stored
+    response, in one statement (migration orders/0005): {outcome, response_status,
+    response_body, order_id, order_total, short_product_ids, short_requested, short_available}.
+    Run it in a transaction (kit.db.transaction) that the caller commits once it has the row."""
+    ordered = sorted(lines)
     await cur.execute(
         """
-        WITH new_order AS (
-            INSERT INTO orders.orders
-                (id, status, customer_email, customer_name, shipping_address, total)
-            VALUES (%(id)s, 'confirmed', %(email)s, %(name)s, %(address)s::jsonb, %(total)s)
-            RETURNING id
-        ), new_lines AS (
-            INSERT INTO orders.order_lines
-                (order_id, product_id, name, unit_price, quantity, line_total)
-            SELECT o.id, l.product_id, l.name, l.unit_price, l.quantity, l.line_total
-              FROM new_order o,
-                   unnest(%(product_ids)s::bigint[], %(names)s::text[],
-                          %(unit_prices)s::numeric[], %(quantities)s::integer[],
-                          %(line_totals)s::numeric[])
-                   AS l (product_id, name, unit_price, quantity, line_total)
-        )
-        INSERT INTO orders.idempotency_keys
-            (key, fingerprint, order_id, response_status, response_body, expires_at)
-        SELECT %(key)s, %(fingerprint)s, o.id, 201, %(body)s,
-               now() + make_interval(hours => %(ttl)s)
-          FROM new_order o
+        SELECT * FROM orders.place_order(
+            %(key)s, %(seed)s, %(fingerprint)s, %(ids)s::bigint[], %(quantities)s::integer[],
+            %(email)s, %(name)s, %(address)s, %(ttl)s)
         """,
         {
-            "id": str(order_id),
+            "key": key,
+            "seed": IDEMPOTENCY_LOCK_SEED,
+            "fingerprint": fingerprint,
+            "ids": [pid for pid, _ in ordered],
+            "quantities": [qty for _, qty in ordered],
             "email": customer["email"],
             "name": customer["name"],
             "address": address_json(address),
-            "total": total,
-            "product_ids": [line["product_id"] for line in lines],
-            "names": [line["name"] for line in lines],
-            "unit_prices": [line["unit_price"] for line in lines],
-            "quantities": [line["quantity"] for line in lines],
-            "line_totals": [line["line_total"] for line in lines],
-            "key": idempotency_key,
-            "fingerprint": fingerprint,
-            "body": response_body,
             "ttl": ttl_hours,
         },
     )
+    return await cur.fetchone()
 
 
 def address_json(address: dict[str, str]) -> str:

@@ -35,6 +35,8 @@ PRODUCT_API_REFUSED = [
     "SELECT * FROM orders.idempotency_keys",
     "UPDATE orders.orders SET status = 'cancelled'",
     "SELECT * FROM orders.claim_idempotency_key('k', 1)",
+    "SELECT * FROM orders.place_order('k', 1, 'f', ARRAY[1]::bigint[], ARRAY[1],"
+    " 'a@b.io', 'A', '{}', 1)",
     "SELECT * FROM catalog.reserve_stock(ARRAY[1]::bigint[], ARRAY[1])",
     "SELECT catalog.release_stock(ARRAY[1]::bigint[], ARRAY[1])",
     "CREATE TABLE catalog.sneaky (id int)",
