@@ -107,43 +107,30 @@ class transaction:  # lower case: used like a function, `async with db.transacti
     """One database transaction over a dict cursor; every error or cancellation rolls it back.
 
     Every statement costs a network round trip, which dominates the CPU cost of a request (see
-    hack/bench_order_api.py), so the transaction sends BEGIN together with the first statement,
-    and the code that runs the transaction may let the next statement carry the COMMIT:
-    `tx.commit_with_next_statement()` before its last call. Query functions never know; they
-    run the same on a plain cursor. A transaction whose block ends without that is committed on
-    exit. A failed statement aborts the rest of its string on the server, and the exit sends
-    ROLLBACK; a cancelled query closes the connection (aiopg), which rolls back on the server.
+    hack/bench_order_api.py), so BEGIN is sent together with the first statement; COMMIT is sent
+    when the block ends without an error. A failed statement aborts the transaction on the
+    server, and the exit sends ROLLBACK; a cancelled query closes the connection (aiopg), which
+    rolls back on the server. (COMMIT deliberately does not travel with the last statement: the
+    server would then commit a request that was cancelled while its statement ran.)
     """
 
-    __slots__ = ("_commit_next", "_conn", "_cursor", "_state")
+    __slots__ = ("_conn", "_cursor", "_state")
 
     def __init__(self, conn: aiopg.Connection) -> None:
         self._conn = conn
         self._cursor: aiopg.Cursor | None = None
         self._state = "new"  # new -> open -> done
-        self._commit_next = False
 
     async def __aenter__(self) -> transaction:
         self._cursor = await self._conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
         return self
 
-    def commit_with_next_statement(self) -> None:
-        """The next statement is the transaction's last: COMMIT travels with it."""
-        self._commit_next = True
-
     async def execute(self, sql: str, params: Any = None) -> None:
         if self._state == "done":
-            raise RuntimeError("the transaction has already been committed")
-        commit, self._commit_next = self._commit_next, False
-        statement = sql
-        if self._state == "new":
-            statement = "BEGIN; " + statement
-        if commit:
-            statement += "; COMMIT"
+            raise RuntimeError("the transaction has already ended")
+        statement = "BEGIN; " + sql if self._state == "new" else sql
         self._state = "open"
         await self._cursor.execute(statement, params)
-        if commit:
-            self._state = "done"
 
     async def fetchone(self) -> Any:
         return await self._cursor.fetchone()

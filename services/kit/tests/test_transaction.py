@@ -1,5 +1,5 @@
-"""kit.db.transaction: BEGIN rides with the first statement, COMMIT with the statement the caller
-marks as the last, or at exit; any error rolls everything back and leaves the connection clean."""
+"""kit.db.transaction: BEGIN rides with the first statement, COMMIT is sent at exit; any error
+rolls everything back and leaves the connection clean for the pool."""
 
 import aiopg
 import psycopg2
@@ -36,15 +36,12 @@ async def test_statements_commit_together_at_exit(conn, sql):
     assert idle(conn)
 
 
-async def test_commit_with_the_last_statement(conn, sql):
+async def test_no_statement_after_the_transaction_ended(conn, sql):
     async with db.transaction(conn) as tx:
         await tx.execute("INSERT INTO public.tx_probe VALUES (1)")
-        tx.commit_with_next_statement()
+    with pytest.raises(RuntimeError, match="already ended"):
         await tx.execute("INSERT INTO public.tx_probe VALUES (2)")
-        assert await rows(sql) == [1, 2]  # committed before the block ends
-        with pytest.raises(RuntimeError, match="already been committed"):
-            await tx.execute("INSERT INTO public.tx_probe VALUES (3)")
-    assert await rows(sql) == [1, 2]
+    assert await rows(sql) == [1]
     assert idle(conn)
 
 
@@ -57,11 +54,10 @@ async def test_an_error_in_the_block_rolls_back(conn, sql):
     assert idle(conn)
 
 
-async def test_a_failing_last_statement_commits_nothing(conn, sql):
+async def test_a_failing_statement_commits_nothing(conn, sql):
     with pytest.raises(psycopg2.errors.UniqueViolation):
         async with db.transaction(conn) as tx:
             await tx.execute("INSERT INTO public.tx_probe VALUES (1)")
-            tx.commit_with_next_statement()
             await tx.execute("INSERT INTO public.tx_probe VALUES (1)")
     assert await rows(sql) == []
     assert idle(conn)
