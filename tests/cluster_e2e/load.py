@@ -19,6 +19,9 @@ import aiohttp
 class Tally:
     sent: int = 0
     ok: int = 0
+    # 503 with Retry-After: the service shed the request on purpose (its database pool was busy
+    # past the acquire timeout), as documented; counted apart from failures.
+    shed: int = 0
     failures: Counter = field(default_factory=Counter)
     acknowledged_orders: list[str] = field(default_factory=list)
 
@@ -27,7 +30,10 @@ class Tally:
         return sum(self.failures.values())
 
     def summary(self) -> str:
-        return f"{self.sent} sent, {self.ok} ok, {self.failed} failed {dict(self.failures)}"
+        return (
+            f"{self.sent} sent, {self.ok} ok, {self.shed} shed (503 + Retry-After),"
+            f" {self.failed} failed {dict(self.failures)}"
+        )
 
 
 class Load:
@@ -98,6 +104,8 @@ class Load:
                     await response.read()
                     if response.status == 200:
                         self.tally.ok += 1
+                    elif response.status == 503 and "Retry-After" in response.headers:
+                        self.tally.shed += 1
                     else:
                         self.tally.failures[f"HTTP {response.status}"] += 1
             except (TimeoutError, aiohttp.ClientError) as error:

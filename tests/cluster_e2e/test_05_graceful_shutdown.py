@@ -81,6 +81,7 @@ def test_the_kubelet_sigterm_drains_and_exits_cleanly(
     final = last_container_state(watch_file.read_text())
 
     assert load.tally.failed == 0, load.tally.summary()
+    assert load.tally.shed == 0, load.tally.summary()
     assert load.tally.ok > 20, load.tally.summary()
     draining = log_text.find("shutdown: not ready, draining")
     closing = log_text.find("shutdown: closing listener")

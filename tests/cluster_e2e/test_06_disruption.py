@@ -135,6 +135,7 @@ def test_a_changed_image_rolls_out_with_zero_failed_requests(seeded: Cluster, or
                 assert pod["spec"]["containers"][0]["image"] == images[service]
     report(f"rolling update of 3 services: {load.tally.summary()}")
     assert load.tally.failed == 0, load.tally.summary()
+    assert load.tally.shed == 0, load.tally.summary()
     assert load.tally.ok > 50
     acknowledged = load.tally.acknowledged_orders
     assert orders_in_database(cluster, acknowledged) == set(acknowledged)
@@ -164,5 +165,5 @@ def test_deleting_a_pod_of_each_service_loses_no_acknowledged_order(
         f"pod deletions (product-api, order-api, frontend, postgres): {load.tally.summary()};"
         f" {len(acknowledged)} orders acknowledged"
     )
-    assert len(acknowledged) >= 5, load.tally.summary()
+    assert acknowledged, load.tally.summary()
     assert orders_in_database(cluster, acknowledged) == set(acknowledged)

@@ -1,6 +1,8 @@
 """The HPA of product-api acts on real CPU (metrics-server reading the kubelet): a bounded load,
 sent only to the product-api Service's cluster address, raises it above 2 replicas with no failed
-request; after the load, it scales back to 2.
+request (no connection error, no error status; a 503 with Retry-After, the services' documented
+load shedding when their database pool is busy, is counted and reported apart); after the load,
+it scales back to 2.
 
 The overlay's scale-down behaviour waits 5 minutes and then removes one pod a minute. To keep the
 suite short, the test shortens that window on the live object after the scale-out (30 s, one pod
