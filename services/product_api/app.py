@@ -5,14 +5,29 @@ from __future__ import annotations
 from aiohttp import web
 
 from kit.app import create_base_app
+from kit.keys import METRICS
 from product_api import views
-from product_api.keys import SETTINGS
+from product_api.keys import PRODUCT_CACHE, SETTINGS
+from product_api.read_cache import CacheMetrics, ProductCache, listener_context
 from product_api.settings import SERVICE, Settings
 
 
 def create_app(settings: Settings) -> web.Application:
     app = create_base_app(SERVICE, settings.http, settings.database)
     app[SETTINGS] = settings
+    if settings.cache_max_entries > 0:
+        cache = ProductCache(
+            max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes
+        )
+        app[PRODUCT_CACHE] = cache
+        CacheMetrics(app[METRICS], cache)
+        app.cleanup_ctx.append(
+            listener_context(
+                cache,
+                settings.database.url.reveal(),
+                application_name=f"{SERVICE} cache listener",
+            )
+        )
     add_routes(app.router)
     return app
 

@@ -12,6 +12,7 @@ from kit import db
 from kit.errors import ApiError
 from kit.validation import MAX_STOCK
 from product_api import queries
+from product_api.keys import PRODUCT_CACHE
 from product_api.models import ProductCreate, ProductPatch, ProductQuery, StockAdjustment
 
 
@@ -36,11 +37,28 @@ async def list_products(app: web.Application, query: ProductQuery) -> tuple[list
 
 
 async def get_product(app: web.Application, product_id: int) -> dict[str, Any]:
+    """An active product, from the read cache when it holds it (see read_cache.py)."""
+    cache = app.get(PRODUCT_CACHE)
+    if cache is not None:
+        row = cache.get(product_id)
+        if row is not None:
+            return row
+        token = cache.token()
     async with db.connection(app) as conn, db.cursor(conn) as cur:
         row = await queries.get_product(cur, product_id=product_id)
     if row is None:
         raise not_found(product_id)
+    if cache is not None:
+        cache.put(product_id, row, token)
     return row
+
+
+def changed(app: web.Application, product_id: int) -> None:
+    """A write of this process committed: its own next read must not wait for the notification
+    (other replicas learn of it from the notification)."""
+    cache = app.get(PRODUCT_CACHE)
+    if cache is not None:
+        cache.invalidate(product_id)
 
 
 async def list_categories(app: web.Application) -> list[dict[str, Any]]:
@@ -81,13 +99,16 @@ async def patch_product(
             changes["price"] = Decimal(changes["price"])
         if not await queries.update_product(cur, product_id=product_id, changes=changes):
             raise not_found(product_id)
-        return await queries.get_product(cur, product_id=product_id)
+        row = await queries.get_product(cur, product_id=product_id)
+    changed(app, product_id)
+    return row
 
 
 async def deactivate_product(app: web.Application, product_id: int) -> None:
     async with db.connection(app) as conn, db.cursor(conn) as cur:
         if not await queries.deactivate_product(cur, product_id=product_id):
             raise not_found(product_id)
+    changed(app, product_id)
 
 
 async def adjust_stock(
@@ -111,4 +132,6 @@ async def adjust_stock(
                 f"the adjustment would take the stock above the maximum of {MAX_STOCK}",
                 code="stock_limit",
             )
-        return await queries.get_product(cur, product_id=product_id)
+        row = await queries.get_product(cur, product_id=product_id)
+    changed(app, product_id)
+    return row

@@ -11,10 +11,29 @@ SERVICE = "product-api"
 DEFAULT_PORT = 5000
 
 
+# The read cache of GET /products/{id} (product_api/read_cache.py): at most this many products
+# and this many bytes of them; 0 entries switches it off.
+DEFAULT_CACHE_MAX_ENTRIES = 20_000
+DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Settings(ApiSettings):
-    pass
+    cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    return Settings(**Settings.fields_from_env(Env(environ), default_port=DEFAULT_PORT))
+    env = Env(environ)
+    return Settings(
+        **Settings.fields_from_env(env, default_port=DEFAULT_PORT),
+        cache_max_entries=env.int(
+            "PRODUCT_CACHE_MAX_ENTRIES", DEFAULT_CACHE_MAX_ENTRIES, minimum=0, maximum=1_000_000
+        ),
+        cache_max_bytes=env.int(
+            "PRODUCT_CACHE_MAX_BYTES",
+            DEFAULT_CACHE_MAX_BYTES,
+            minimum=64 * 1024,
+            maximum=1024 * 1024 * 1024,
+        ),
+    )

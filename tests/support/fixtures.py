@@ -28,9 +28,17 @@ def service_env(package: str, **overrides: str) -> dict[str, str]:
         "DRAIN_SECONDS": "0",
         "SHUTDOWN_TIMEOUT_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
+        # product-api's read cache answers from memory until a change's notification arrives
+        # (within milliseconds, not at once). Tests that change the catalog with SQL and read it
+        # straight back through another app run without it; product-api's own tests switch it
+        # on with PRODUCT_CACHE_ON.
+        "PRODUCT_CACHE_MAX_ENTRIES": "0",
     }
     env.update(overrides)
     return env
+
+
+PRODUCT_CACHE_ON = {"PRODUCT_CACHE_MAX_ENTRIES": "20000"}
 
 
 @pytest.fixture

@@ -94,7 +94,8 @@ async def test_order_api_role_changes_stock_only_through_the_catalog_functions(c
 async def test_the_stock_functions_run_as_a_narrow_owner_with_a_fixed_search_path(catalog):
     rows = await catalog(
         "SELECT p.proname, pg_get_userbyid(p.proowner) AS owner, p.prosecdef, p.proconfig"
-        " FROM pg_proc p WHERE p.pronamespace = 'catalog'::regnamespace ORDER BY 1"
+        " FROM pg_proc p WHERE p.pronamespace = 'catalog'::regnamespace"
+        " AND p.prorettype <> 'trigger'::regtype ORDER BY 1"
     )
     assert rows == [
         {
@@ -104,6 +105,19 @@ async def test_the_stock_functions_run_as_a_narrow_owner_with_a_fixed_search_pat
             "proconfig": ["search_path=pg_catalog, pg_temp"],
         }
         for name in ("release_stock", "reserve_stock")
+    ]
+    # The change-notification triggers' functions (catalog/0005) run as whoever writes, and no
+    # service role may call them.
+    triggers = await catalog(
+        "SELECT p.proname, p.prosecdef,"
+        " has_function_privilege('product_api', p.oid, 'EXECUTE') AS product_api,"
+        " has_function_privilege('order_api', p.oid, 'EXECUTE') AS order_api"
+        " FROM pg_proc p WHERE p.pronamespace = 'catalog'::regnamespace"
+        " AND p.prorettype = 'trigger'::regtype ORDER BY 1"
+    )
+    assert triggers == [
+        {"proname": name, "prosecdef": False, "product_api": False, "order_api": False}
+        for name in ("notify_catalog_change", "notify_product_change")
     ]
     owner = await catalog(
         "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'catalog_stock'"

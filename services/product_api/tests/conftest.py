@@ -6,12 +6,14 @@ from product_api.app import create_app
 from product_api.seed import seed
 from product_api.settings import load_settings
 from support.fixtures import *  # noqa: F403
-from support.fixtures import service_env
+from support.fixtures import PRODUCT_CACHE_ON, service_env
 
 
 @pytest.fixture
 async def client(aiohttp_client, empty_db):
-    return await aiohttp_client(create_app(load_settings(service_env("product_api"))))
+    """The app with its read cache on, as in production."""
+    env = service_env("product_api", **PRODUCT_CACHE_ON)
+    return await aiohttp_client(create_app(load_settings(env)))
 
 
 @pytest.fixture

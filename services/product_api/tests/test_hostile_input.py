@@ -25,7 +25,7 @@ from api.hostile import (
     texts_with_control_chars,
 )
 from kit.validation import MAX_OFFSET, MAX_PAGE_LIMIT, MAX_STOCK
-from support.fixtures import ADMIN_TOKEN, service_env
+from support.fixtures import ADMIN_TOKEN, PRODUCT_CACHE_ON, service_env
 from support.procs import start_service
 
 VALID = {"sku": "NEW-1", "name": "New thing", "category": "audio", "price": "1.00", "stock": 1}
@@ -141,7 +141,7 @@ async def test_malformed_authorization_is_401_never_500(small_catalog, sql):
     what reaches the app, aiohttp's own 400 for what HTTP forbids, and one log line each without
     a traceback."""
     before = await catalog_state(sql)
-    service = start_service("product_api", service_env("product_api"))
+    service = start_service("product_api", service_env("product_api", **PRODUCT_CACHE_ON))
     kept = KeptLog(service)
     statuses = []
     try:
@@ -188,7 +188,7 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(sm
     """Other headers product-api reads (Content-Type, If-None-Match, X-Request-ID, ...) with raw
     bytes that are not UTF-8, odd syntax or oversized: never a 5xx, never a traceback."""
     before = await catalog_state(sql)
-    service = start_service("product_api", service_env("product_api"))
+    service = start_service("product_api", service_env("product_api", **PRODUCT_CACHE_ON))
     kept = KeptLog(service)
     statuses = []
     try:

@@ -1,0 +1,252 @@
+"""An in-process cache of product reads (GET /products/{id}), kept correct by LISTEN/NOTIFY.
+
+Migration catalog/0005 makes PostgreSQL announce every committed change to a product answer on
+the channel `catalog_products` (payload: the product id, or `*` for "anything may have changed").
+Each process holds one dedicated listening connection (`listener_context`, a cleanup_ctx); every
+replica listens for itself.
+
+The rules that keep it correct:
+- It caches only while its listener is connected and LISTENing. The listener connects and runs
+  LISTEN first, then switches the cache on; when the connection is lost (or a heartbeat fails)
+  the cache is emptied and switched off, and reads go straight to the database until the
+  listener is back, LISTENing again, and switches it on afresh.
+- A notification removes the product's row (or everything, for `*`) as soon as it arrives.
+- Every invalidation and every switch advances `epoch`. A read from the database takes the
+  epoch before it asks (`token()`) and `put()` stores the row only if the epoch is unchanged, so
+  a row read before a change whose notification arrived while the read was in flight is never
+  stored. (This is global, not per id: under writes some fills are not stored and the next read
+  fills again; it is never wrong.)
+- Bounded by `max_entries` rows and `max_bytes` of rows (their dicts, keys and values as
+  sys.getsizeof counts them), least recently used evicted first.
+
+Rows handed out are shared with the cache: callers serialise them and never change them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiopg
+import psycopg2
+from aioprometheus import Counter, Gauge
+
+from kit.metrics import HttpMetrics
+
+log = logging.getLogger("product_api.read_cache")
+
+CHANNEL = "catalog_products"
+EVERYTHING = "*"
+CONNECT_TIMEOUT_SECONDS = 3
+# A silent network can hide a dead connection: the listener sends SELECT 1 after this long without
+# a notification, and a heartbeat that fails or takes longer than this drops the cache.
+HEARTBEAT_SECONDS = 5.0
+RETRY_SECONDS = 1.0
+
+
+def row_size(row: dict[str, Any]) -> int:
+    """The bytes a cached row holds: its dict, keys and values."""
+    return sys.getsizeof(row) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in row.items())
+
+
+class ProductCache:
+    """Product rows by id, LRU-bounded in entries and bytes; see the module docstring."""
+
+    def __init__(self, *, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.enabled = False  # True only while the listener is connected and LISTENing
+        self.epoch = 0
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self.invalidations = 0
+        self.notifications = 0  # processed, including those that found nothing to drop
+        self.retry_seconds = RETRY_SECONDS
+        self._rows: OrderedDict[int, tuple[dict[str, Any], int]] = OrderedDict()
+        self._changed = asyncio.Event()  # set whenever notifications or the state move on
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, product_id: int) -> dict[str, Any] | None:
+        entry = self._rows.get(product_id)
+        if entry is None:
+            self.misses += 1
+            return None
+        self._rows.move_to_end(product_id)
+        self.hits += 1
+        return entry[0]
+
+    def token(self) -> int:
+        """Take before reading from the database; hand to put() with what was read."""
+        return self.epoch
+
+    def put(self, product_id: int, row: dict[str, Any], token: int) -> None:
+        if not self.enabled or token != self.epoch:
+            return
+        size = row_size(row)
+        if size > self.max_bytes:
+            return
+        old = self._rows.pop(product_id, None)
+        if old is not None:
+            self.bytes -= old[1]
+        self._rows[product_id] = (row, size)
+        self.bytes += size
+        while len(self._rows) > self.max_entries or self.bytes > self.max_bytes:
+            _, (_, evicted) = self._rows.popitem(last=False)
+            self.bytes -= evicted
+
+    def notified(self, payload: str) -> None:
+        """One notification from the channel: drop what it names (anything unexpected: all)."""
+        if payload.isascii() and payload.isdigit():
+            self.invalidate(int(payload))
+        else:
+            self.epoch += 1
+            self.invalidations += 1
+            self._clear()
+        self.notifications += 1
+        self._wake()
+
+    def invalidate(self, product_id: int) -> None:
+        """Drop one product. This process's own writes call it once they commit, so a read
+        after a write here never waits for the notification."""
+        self.epoch += 1
+        self.invalidations += 1
+        entry = self._rows.pop(product_id, None)
+        if entry is not None:
+            self.bytes -= entry[1]
+
+    def switch_on(self) -> None:
+        """The listener is LISTENing: cache from now on (anything held before is gone)."""
+        self._clear()
+        self.epoch += 1
+        self.enabled = True
+        self._wake()
+
+    def switch_off(self) -> None:
+        """The listener is gone: drop everything and serve uncached until it is back."""
+        self.enabled = False
+        self._clear()
+        self.epoch += 1
+        self._wake()
+
+    async def wait_for(self, condition: Callable[[ProductCache], bool], seconds: float) -> None:
+        """Wait until `condition(self)` holds (tests: a notification processed, the listener
+        lost or back); TimeoutError after `seconds`."""
+        async with asyncio.timeout(seconds):
+            while not condition(self):
+                self._changed.clear()
+                await self._changed.wait()
+
+    def _clear(self) -> None:
+        self._rows.clear()
+        self.bytes = 0
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+
+class CacheMetrics:
+    """The cache's counters on the service's registry; the cache counts in plain integers on
+    the request path and the collectors read them when /metrics is scraped."""
+
+    def __init__(self, http: HttpMetrics, cache: ProductCache) -> None:
+        def counter(name: str, doc: str, read: Callable[[], int]) -> None:
+            _ScrapeTimeCounter(name, doc, http, read)
+
+        counter("product_cache_hits_total", "Product reads answered from the cache.",
+                lambda: cache.hits)  # fmt: skip
+        counter("product_cache_misses_total", "Product reads that went to the database.",
+                lambda: cache.misses)  # fmt: skip
+        counter("product_cache_invalidations_total",
+                "Change notifications applied to the product cache.",
+                lambda: cache.invalidations)  # fmt: skip
+        _ScrapeTimeGauge("product_cache_entries", "Products held in the cache.", http,
+                         lambda: len(cache))  # fmt: skip
+        _ScrapeTimeGauge("product_cache_bytes", "Bytes of products held in the cache.", http,
+                         lambda: cache.bytes)  # fmt: skip
+        _ScrapeTimeGauge("product_cache_listening",
+                         "1 while the cache's change listener is connected (caching on).", http,
+                         lambda: int(cache.enabled))  # fmt: skip
+
+
+class _ScrapeTimeCounter(Counter):
+    def __init__(self, name: str, doc: str, http: HttpMetrics, read: Callable[[], int]) -> None:
+        super().__init__(name, doc, const_labels={"service": http.service}, registry=http.registry)
+        self._read = read
+
+    def get_all(self) -> list[tuple[dict[str, str], Any]]:
+        self.set({}, self._read())
+        return super().get_all()
+
+
+class _ScrapeTimeGauge(Gauge):
+    def __init__(self, name: str, doc: str, http: HttpMetrics, read: Callable[[], int]) -> None:
+        super().__init__(name, doc, const_labels={"service": http.service}, registry=http.registry)
+        self._read = read
+
+    def get_all(self) -> list[tuple[dict[str, str], Any]]:
+        self.set({}, self._read())
+        return super().get_all()
+
+
+def listener_context(
+    cache: ProductCache, database_url: str, *, application_name: str
+) -> Callable[[Any], AsyncIterator[None]]:
+    """A cleanup_ctx: the listener task runs while the app serves and is cancelled after."""
+
+    async def _listener(_app: Any) -> AsyncIterator[None]:
+        task = asyncio.create_task(_listen(cache, database_url, application_name))
+        yield
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    return _listener
+
+
+async def _listen(cache: ProductCache, database_url: str, application_name: str) -> None:
+    """Connect, LISTEN, switch the cache on, apply notifications; on any loss switch it off and
+    try again every `cache.retry_seconds`."""
+    while True:
+        try:
+            async with aiopg.connect(
+                database_url,
+                timeout=HEARTBEAT_SECONDS,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                application_name=application_name,
+                enable_hstore=False,
+                enable_json=False,
+            ) as conn:
+                async with conn.cursor() as cur:
+                    await cur.execute(f"LISTEN {CHANNEL}")
+                    cache.switch_on()
+                    log.info("product cache on: listening for catalog changes")
+                    try:
+                        await _apply_notifications(conn, cur, cache)
+                    finally:
+                        cache.switch_off()
+        except (psycopg2.Error, OSError, TimeoutError) as exc:
+            log.warning("product cache off: change listener lost (%s)", type(exc).__name__)
+        except Exception:  # a bug here must not end the listener for the process's lifetime
+            log.exception("product cache off: change listener failed")
+        await asyncio.sleep(cache.retry_seconds)
+
+
+async def _apply_notifications(conn: aiopg.Connection, cur: aiopg.Cursor, cache: ProductCache):
+    notifies = conn.notifies
+    while True:
+        try:
+            async with asyncio.timeout(HEARTBEAT_SECONDS):
+                notify = await notifies.get()
+        except TimeoutError:
+            await cur.execute("SELECT 1")  # raises when the connection is gone
+            continue
+        cache.notified(notify.payload)
