@@ -1,6 +1,7 @@
 """The README's commands, paths and links point at things that exist."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,24 @@ def test_relative_links_and_anchors_resolve(doc):
             assert anchor in anchors(linked), (
                 f"{doc.name}: no heading for #{anchor} in {linked.name}"
             )
+
+
+SECRET_FILE = re.compile(
+    r"(?:>\s*|--from-file=[\w.-]+=|--from-env-file=|--secret-file\s+)([\w./-]*secret[\w./-]*)"
+)
+
+
+def test_every_secret_file_the_docs_create_or_read_is_ignored_by_git():
+    """One place for generated secrets (.cluster/ and the overlays' secrets/), ignored by git:
+    no document has a user write a secret where `git add .` would pick it up."""
+    named = {
+        path
+        for doc in [*DOCS, *sorted(ROOT.glob("tekton/**/README.md"))]
+        for path in SECRET_FILE.findall(doc.read_text())
+    }
+    assert named, "the docs name no secret file: the pattern is stale"
+    for path in sorted(named):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT, check=False
+        )
+        assert ignored.returncode == 0, f"{path} is a secret file git would not ignore"
