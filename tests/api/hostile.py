@@ -211,6 +211,14 @@ class Tally:
         if problem:
             self.unexpected.append(f"{problem}: {label}")
 
+    def assert_clean(self, corpus: str, *, at_least: int) -> None:
+        """No 5xx and nothing unexpected, over a corpus of at least `at_least` requests."""
+        print(f"hostile corpus ({corpus}): {self.count} requests, "
+              f"{len(self.server_errors)} answers >= 500")  # fmt: skip
+        assert self.server_errors == []
+        assert self.unexpected == []
+        assert self.count >= at_least
+
     async def send(self, client, method: str, url, expected: set[int], **kwargs) -> None:
         response = await client.request(method, url, **kwargs)
         body = await response.read()

@@ -105,10 +105,7 @@ async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(shop, 
         for value in [*texts_with_control_chars(), *non_ascii_digit_strings()[:30]]:
             await post("/orders/lookup", {**lookup, name: value}, {404, 422})
 
-    print(f"hostile corpus (shop): {tally.count} requests, {len(tally.server_errors)} >= 500")
-    assert tally.server_errors == []
-    assert tally.unexpected == []
-    assert tally.count > 1500
+    tally.assert_clean("shop", at_least=1501)
     assert await shop_state(sql) == before
     assert_no_traceback(caplog)
 

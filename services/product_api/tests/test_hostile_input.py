@@ -111,10 +111,7 @@ async def test_hostile_input_never_5xx_which_would_fire_error_ratio_alert(
             client, "POST", f"/products/{pid}/stock", {422}, json=body, headers=admin_headers
         )
 
-    print(f"hostile corpus: {tally.count} requests, {len(tally.server_errors)} answers >= 500")
-    assert tally.server_errors == []
-    assert tally.unexpected == []
-    assert tally.count > 3000
+    tally.assert_clean("product-api", at_least=3001)
     assert await catalog_state(sql) == before
     assert_no_traceback(caplog)
 
