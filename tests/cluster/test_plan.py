@@ -462,3 +462,20 @@ def test_registry_secret_is_the_standard_dockerconfigjson(plan: Plan):
     assert create.option("--type") == "kubernetes.io/dockerconfigjson"
     keys = {w.split("=")[1] for w in create.words if w.startswith("--from-file=")}
     assert keys == {".dockerconfigjson"}
+
+
+def test_kind_reaches_the_event_listener_without_the_example_ingress(plan: Plan):
+    """The Ingress for a real cluster's host name is a documented example: no directory that
+    cluster-up applies holds it, and the next steps show the port-forward instead."""
+    applied = [
+        REPO / word
+        for cmd in plan.find("kubectl", "apply")
+        for word in cmd.words
+        if (REPO / word).is_dir()
+    ]
+    assert REPO / "tekton/triggers" in applied
+    for directory in applied:
+        for path in sorted(directory.glob("*.yaml")):
+            kinds = {doc["kind"] for doc in yaml_docs(path)}
+            assert "Ingress" not in kinds, f"cluster-up applies the example Ingress in {path}"
+    assert "port-forward svc/el-techcommerce-github" in plan.stdout + plan.stderr
