@@ -91,10 +91,49 @@ def test_a_real_run_without_a_container_engine_stops_with_install_hints(tmp_path
 def test_a_real_run_without_kind_names_it_and_says_how_to_install(tmp_path: Path):
     """With an engine named on the command line but no kind binary: the kind check fails
     first, with its install page, before anything is created."""
-    env = _bare_path(tmp_path, ("true",))
+    env = _bare_path(tmp_path, ("true", "uname"))
     (tmp_path / "bin" / "docker").symlink_to(tmp_path / "bin" / "true")
     proc = run_script("cluster-up", env={**env, "CONTAINER_ENGINE": "docker"})
     assert proc.returncode == 1
     assert "kind is required but not installed" in proc.stderr
     assert "https://kind.sigs.k8s.io/docs/user/quick-start/#installation" in proc.stderr
+    # the exact command for this platform (Linux here), at the pinned version
+    assert "go install sigs.k8s.io/kind@v0.33.0" in proc.stderr
     assert "+ docker run" not in proc.stderr
+
+
+def install_hint(tool: str, system: str, tmp_path: Path) -> str:
+    """cluster-up's install_hint for TOOL, with `uname -s` answering SYSTEM."""
+    bin_dir = tmp_path / system
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "uname").write_text(f"#!/bin/sh\necho {system}\n")
+    (bin_dir / "uname").chmod(0o755)
+    script = (REPO / "hack/cluster-up").read_text()
+    function = script[
+        script.index("install_hint() {") : script.index("\n}\n", script.index("install_hint() {"))
+        + 3
+    ]
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -a; source hack/versions.env; set +a\n{function}\ninstall_hint {tool}",
+        ],
+        cwd=REPO,
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.strip()
+
+
+def test_each_cluster_tool_has_the_install_command_the_docs_show(tmp_path: Path):
+    """cluster-up's hints and hack/CLUSTER.md's table name the same commands, per platform."""
+    doc = (REPO / "hack/CLUSTER.md").read_text()
+    for tool in ("kind", "tkn", "tkn-approvaltask"):
+        linux = install_hint(tool, "Linux", tmp_path / tool)
+        mac = install_hint(tool, "Darwin", tmp_path / f"{tool}-mac")
+        assert linux.startswith("go install ") and "@v" in linux, linux
+        assert f"`{linux}`" in doc, f"hack/CLUSTER.md does not show {linux}"
+        assert mac == linux or f"`{mac}`" in doc, f"hack/CLUSTER.md does not show {mac}"
