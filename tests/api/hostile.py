@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from support.procs import ServiceProcess
+from support.procs import ServiceProcess, start_service
 
 CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))]
 
@@ -181,6 +181,40 @@ async def raw_request(
         return int(status_line.split()[1])
     finally:
         writer.close()
+
+
+RawRequest = tuple[bytes, dict[bytes, bytes], bytes]  # request line, headers, body
+
+
+async def raw_requests_to_a_process(
+    package: str, env: dict[str, str], requests: list[RawRequest]
+) -> tuple[list[int], str]:
+    """Start `package` as a real process, send each request byte for byte, stop it: the answers'
+    statuses (in order) and everything the process logged."""
+    service = start_service(package, env)
+    kept = KeptLog(service)
+    statuses = []
+    try:
+        port = int(service.url.rsplit(":", 1)[1])
+        for request_line, headers, body in requests:
+            statuses.append(await raw_request(port, request_line, headers, body))
+    finally:
+        log = kept.stop()
+    return statuses, log
+
+
+def assert_log_has_no_error(log: str) -> None:
+    """A process log without a traceback or an error-level line."""
+    assert "Traceback" not in log and '"level":"error"' not in log, log[-3000:]
+
+
+def server_errors(statuses: list[int], requests: list[RawRequest]) -> list[tuple]:
+    """Every answer >= 500, with the request that caused it."""
+    return [
+        (status, line, repr(headers)[:80])
+        for status, (line, headers, _body) in zip(statuses, requests, strict=True)
+        if status >= 500
+    ]
 
 
 def assert_no_traceback(caplog) -> None:
