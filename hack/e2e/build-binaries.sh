@@ -164,41 +164,29 @@ build_kube_router() {
   finish "$out"
 }
 
-# Prometheus, Alertmanager, kube-state-metrics, node-exporter: each from its own module source.
+# module_binary NAME MODULE VERSION BINARY PACKAGE: build one binary of a module's own source
+# (its go.mod, its versions) into the cache, once.
+module_binary() {
+  local name=$1 module=$2 version=$3 binary=$4 package=$5 out src
+  out=$(e2e_bin "$name-$version")
+  built "$out" && return 0
+  step "$name $version"
+  src=$(own_module_copy "$module" "$version" "$name-$version")
+  mkdir -p "$out"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/$binary" "$package")
+  finish "$out"
+}
+
+# Prometheus (the server, without web UI assets), Alertmanager, kube-state-metrics, node-exporter.
 build_monitoring() {
-  local out src
-  out=$(e2e_bin "prometheus-$E2E_PROMETHEUS_VERSION")
-  if ! built "$out"; then
-    step "Prometheus $E2E_PROMETHEUS_VERSION (server without web UI assets)"
-    src=$(own_module_copy github.com/prometheus/prometheus "$E2E_PROMETHEUS_VERSION" "prometheus-$E2E_PROMETHEUS_VERSION")
-    mkdir -p "$out"
-    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/prometheus" ./cmd/prometheus)
-    finish "$out"
-  fi
-  out=$(e2e_bin "alertmanager-$E2E_ALERTMANAGER_VERSION")
-  if ! built "$out"; then
-    step "Alertmanager $E2E_ALERTMANAGER_VERSION"
-    src=$(own_module_copy github.com/prometheus/alertmanager "$E2E_ALERTMANAGER_VERSION" "alertmanager-$E2E_ALERTMANAGER_VERSION")
-    mkdir -p "$out"
-    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/alertmanager" ./cmd/alertmanager)
-    finish "$out"
-  fi
-  out=$(e2e_bin "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")
-  if ! built "$out"; then
-    step "kube-state-metrics $KUBE_STATE_METRICS_VERSION"
-    src=$(own_module_copy k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION" "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")
-    mkdir -p "$out"
-    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/kube-state-metrics" .)
-    finish "$out"
-  fi
-  out=$(e2e_bin "node-exporter-$NODE_EXPORTER_VERSION")
-  if ! built "$out"; then
-    step "node-exporter $NODE_EXPORTER_VERSION"
-    src=$(own_module_copy github.com/prometheus/node_exporter "$NODE_EXPORTER_VERSION" "node-exporter-$NODE_EXPORTER_VERSION")
-    mkdir -p "$out"
-    (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/node_exporter" .)
-    finish "$out"
-  fi
+  module_binary prometheus github.com/prometheus/prometheus "$E2E_PROMETHEUS_VERSION" \
+    prometheus ./cmd/prometheus
+  module_binary alertmanager github.com/prometheus/alertmanager "$E2E_ALERTMANAGER_VERSION" \
+    alertmanager ./cmd/alertmanager
+  module_binary kube-state-metrics k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION" \
+    kube-state-metrics .
+  module_binary node-exporter github.com/prometheus/node_exporter "$NODE_EXPORTER_VERSION" \
+    node_exporter .
 }
 
 components=("$@")
