@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +50,12 @@ class HttpMetrics:
         self._request_counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self._latencies: dict[tuple[str, str], aggregators.Histogram] = {}
         self._pool_gauges: tuple[Gauge, Gauge, Gauge] | None = None
+        self._read_at_scrape: list[tuple[Counter | Gauge, Callable[[], float]]] = []
+
+    def read_at_scrape(self, collector: Counter | Gauge, read: Callable[[], float]) -> None:
+        """`collector` takes the value `read()` gives whenever /metrics is scraped: for values
+        a service keeps as plain numbers on its hot path."""
+        self._read_at_scrape.append((collector, read))
 
     def add_db_pool_gauges(self) -> None:
         """Only a service with a database exports the pool's state."""
@@ -72,6 +79,8 @@ class HttpMetrics:
         for (method, route, status), count in self._request_counts.items():
             self.requests.set({"method": method, "route": route, "status": status}, count)
         self.in_flight.set({}, self.in_flight_now)
+        for collector, read in self._read_at_scrape:
+            collector.set({}, read())
         if pool is not None and self._pool_gauges is not None:
             size, free, maximum = self._pool_gauges
             size.set({}, pool.size)

@@ -33,7 +33,6 @@ from typing import Any
 
 import aiopg
 import psycopg2
-from aioprometheus import Counter, Gauge
 
 from kit.metrics import HttpMetrics
 
@@ -156,43 +155,23 @@ class CacheMetrics:
     the request path and the collectors read them when /metrics is scraped."""
 
     def __init__(self, http: HttpMetrics, cache: ProductCache) -> None:
-        def counter(name: str, doc: str, read: Callable[[], int]) -> None:
-            _ScrapeTimeCounter(name, doc, http, read)
-
-        counter("product_cache_hits_total", "Product reads answered from the cache.",
-                lambda: cache.hits)  # fmt: skip
-        counter("product_cache_misses_total", "Product reads that went to the database.",
-                lambda: cache.misses)  # fmt: skip
-        counter("product_cache_invalidations_total",
-                "Change notifications applied to the product cache.",
-                lambda: cache.invalidations)  # fmt: skip
-        _ScrapeTimeGauge("product_cache_entries", "Products held in the cache.", http,
-                         lambda: len(cache))  # fmt: skip
-        _ScrapeTimeGauge("product_cache_bytes", "Bytes of products held in the cache.", http,
-                         lambda: cache.bytes)  # fmt: skip
-        _ScrapeTimeGauge("product_cache_listening",
-                         "1 while the cache's change listener is connected (caching on).", http,
-                         lambda: int(cache.enabled))  # fmt: skip
-
-
-class _ScrapeTimeCounter(Counter):
-    def __init__(self, name: str, doc: str, http: HttpMetrics, read: Callable[[], int]) -> None:
-        super().__init__(name, doc, const_labels={"service": http.service}, registry=http.registry)
-        self._read = read
-
-    def get_all(self) -> list[tuple[dict[str, str], Any]]:
-        self.set({}, self._read())
-        return super().get_all()
-
-
-class _ScrapeTimeGauge(Gauge):
-    def __init__(self, name: str, doc: str, http: HttpMetrics, read: Callable[[], int]) -> None:
-        super().__init__(name, doc, const_labels={"service": http.service}, registry=http.registry)
-        self._read = read
-
-    def get_all(self) -> list[tuple[dict[str, str], Any]]:
-        self.set({}, self._read())
-        return super().get_all()
+        for collector, read in (
+            (http.counter("product_cache_hits_total", "Product reads answered from the cache."),
+             lambda: cache.hits),
+            (http.counter("product_cache_misses_total", "Product reads that went to the database."),
+             lambda: cache.misses),
+            (http.counter("product_cache_invalidations_total",
+                          "Change notifications applied to the product cache."),
+             lambda: cache.invalidations),
+            (http.gauge("product_cache_entries", "Products held in the cache."),
+             lambda: len(cache)),
+            (http.gauge("product_cache_bytes", "Bytes of products held in the cache."),
+             lambda: cache.bytes),
+            (http.gauge("product_cache_listening",
+                        "1 while the cache's change listener is connected (caching on)."),
+             lambda: int(cache.enabled)),
+        ):  # fmt: skip
+            http.read_at_scrape(collector, read)
 
 
 def listener_context(
