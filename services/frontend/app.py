@@ -21,10 +21,12 @@ from frontend.settings import SERVICE, Settings
 from frontend.ttl_cache import TtlCache
 from kit.app import create_base_app
 from kit.http_client import client_session_context
+from kit.validation import UUID_PATTERN
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
-UUID_PATTERN = "{id:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}}"
+# The order id path segment: the kit's UUID rule (the same one kit.validation.is_uuid checks).
+ORDER_ID = "{id:" + UUID_PATTERN.strip("^$") + "}"
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -80,8 +82,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/checkout", views.checkout_submit, name="checkout_submit")
     router.add_get("/orders/lookup", views.lookup_form, name="lookup")
     router.add_post("/orders/lookup", views.lookup_submit, name="lookup_submit")
-    router.add_get(f"/orders/{UUID_PATTERN}", views.order_page, name="order")
-    router.add_post(f"/orders/{UUID_PATTERN}/cancel", views.cancel_order, name="order_cancel")
+    router.add_get(f"/orders/{ORDER_ID}", views.order_page, name="order")
+    router.add_post(f"/orders/{ORDER_ID}/cancel", views.cancel_order, name="order_cancel")
     router.add_get("/ready/dependencies", views.dependencies, name="dependencies")
     router.add_get("/pictures/{id}.svg", pictures.product_picture, name="picture")
     router.add_static("/static", STATIC_DIR, name="static")

@@ -60,10 +60,6 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def is_uuid(value: str) -> bool:
-    return validation.is_uuid(value)
-
-
 def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 

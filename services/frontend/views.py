@@ -17,7 +17,6 @@ from frontend.forms import (
     SORTS,
     CatalogQuery,
     Checkout,
-    is_uuid,
     new_idempotency_key,
     positive_id,
     quantity,
@@ -26,6 +25,7 @@ from frontend.keys import ORDERS, PRODUCTS
 from frontend.pages import PageError, flash, redirect, render
 from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import checked_form, get_session
+from kit.validation import is_uuid
 
 LOW_STOCK = 5
 

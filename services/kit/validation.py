@@ -44,6 +44,7 @@ SINGLE_LINE_PATTERN = f"^[^{CONTROL_CHARS}]*[^ {CONTROL_CHARS}][^{CONTROL_CHARS}
 MULTI_LINE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 MONEY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # An address as people type it (HTML's e-mail rule, ASCII only); the real check is the
 # confirmation e-mail. At most 254 characters.
 EMAIL_PATTERN = (
@@ -58,7 +59,7 @@ _ASCII_SIGNED = re.compile(r"-?[0-9]{1,19}")
 _MONEY = re.compile(MONEY_PATTERN.strip("^$"))
 _SLUG = re.compile(SLUG_PATTERN.strip("^$"))
 _EMAIL = re.compile(EMAIL_PATTERN.strip("^$"))
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = re.compile(UUID_PATTERN.strip("^$"))
 
 
 # ---- plain checks (forms, headers, path parameters) -----------------------------------------
