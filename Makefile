@@ -9,7 +9,7 @@ setup:
 
 run:
 	hack/setup.sh --run-only
-	$(PY) hack/run.py
+	$(PY) hack/dev/run.py
 
 lint:
 	$(VENV)/bin/ruff check .

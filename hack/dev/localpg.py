@@ -6,8 +6,8 @@ only root can enter, and postgres refuses to run as root, so as root every comma
 Connections over TCP authenticate with a password (SCRAM-SHA-256), as in the cluster, so every
 role's password is really checked; the superuser's is random per server and is part of `url`.
 
-    python hack/localpg.py start   # prints DATABASE_URL, keeps running until `stop`
-    python hack/localpg.py stop
+    python hack/dev/localpg.py start   # prints DATABASE_URL, keeps running until `stop`
+    python hack/dev/localpg.py stop
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from localpg import LocalPostgres, url_as
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
 RUN_DIR = ROOT / ".run"
 

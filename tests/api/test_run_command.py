@@ -1,5 +1,5 @@
-"""`make run`'s launcher (hack/run.py): starts PostgreSQL, migrates, seeds, starts every service,
-prints its URLs and `ready`; on Ctrl-C stops everything and leaves nothing running."""
+"""`make run`'s launcher (hack/dev/run.py): starts PostgreSQL, migrates, seeds, starts every
+service, prints its URLs and `ready`; on Ctrl-C stops everything and leaves nothing running."""
 
 import json
 import os
@@ -26,7 +26,7 @@ def test_run_starts_the_shop_and_ctrl_c_stops_everything():
     ports["FRONTEND_PORT"] = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "hack" / "run.py")],
+        [sys.executable, str(ROOT / "hack" / "dev" / "run.py")],
         env={**env, **{k: str(v) for k, v in ports.items()}},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

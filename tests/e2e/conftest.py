@@ -21,7 +21,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from support import pg
-from support.fixtures import *  # noqa: F403
 from support.fixtures import SERVICE_TOKEN, service_env
 from support.procs import SERVICES_DIR, ServiceProcess, start_service
 

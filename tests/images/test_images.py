@@ -201,7 +201,7 @@ def _query(url: str, sql: str) -> list[str]:
 
 @pytest.fixture
 def pg_url():
-    """A fresh PostgreSQL server on 127.0.0.1 (hack/localpg.py) for one test."""
+    """A fresh PostgreSQL server on 127.0.0.1 (hack/dev/localpg.py) for one test."""
     from localpg import LocalPostgres
 
     server = LocalPostgres.create()

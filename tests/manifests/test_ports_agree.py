@@ -1,7 +1,8 @@
 """Each service's port is written once per layer, and every layer agrees: the service's own
 default (services/*/settings.py DEFAULT_PORT), the rendered manifests (container port, Service,
 scrape annotation, PORT setting, the frontend's API URLs, NetworkPolicy rules), `make run`
-(hack/run.py), the local Prometheus config and the image's HEALTHCHECK (which reads the default)."""
+(hack/dev/run.py), the local Prometheus config and the image's HEALTHCHECK (which reads the
+default)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Live proof of the dashboards and rules: the whole local stack (`hack/run.py`: PostgreSQL,
+"""Live proof of the dashboards and rules: the whole local stack (`hack/dev/run.py`: PostgreSQL,
 migrations, seed, every service), a real Prometheus scraping it every second with the rules
 loaded, real traffic (successes and 4xx), then every dashboard query, every variable query and
 every rule expression run against Prometheus's HTTP API.
@@ -97,7 +97,7 @@ SHOP = {"Authorization": f"Bearer {ORDER_API_TOKEN}"}
 
 
 class LocalStack:
-    """hack/run.py in a subprocess; its output (and the services' logs) drained by a thread."""
+    """hack/dev/run.py in a subprocess; its output (and the services' logs) drained by a thread."""
 
     def __init__(self) -> None:
         self.ports = {
@@ -110,7 +110,7 @@ class LocalStack:
         env["ORDER_API_TOKEN"] = ORDER_API_TOKEN
         python = ROOT / ".venv" / "bin" / "python"
         self.process = subprocess.Popen(
-            [str(python if python.exists() else sys.executable), "hack/run.py"],
+            [str(python if python.exists() else sys.executable), "hack/dev/run.py"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -134,7 +134,7 @@ class LocalStack:
         while not self.ready.wait(0.2):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(
-                    f"hack/run.py did not print `ready` (exit {self.process.poll()}):\n"
+                    f"hack/dev/run.py did not print `ready` (exit {self.process.poll()}):\n"
                     + "".join(self.output[-60:])
                 )
 

@@ -1,6 +1,7 @@
 """pytest fixtures over real components: PostgreSQL, the real apps, real HTTP.
 
-Each test tree's conftest.py re-exports these (`from support.fixtures import *`).
+One pytest plugin for every test tree: pyproject.toml loads it (`-p support.fixtures`), so its
+fixtures need no import; its constants and helpers are imported by name.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from order_api.app import create_app as create_order_api
 from order_api.settings import load_settings as order_api_settings
 from product_api.app import create_app as create_product_api
 from product_api.settings import load_settings as product_api_settings
-from support.fixtures import *  # noqa: F403
 from support.fixtures import ADMIN_TOKEN, service_env
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from order_api.app import create_app
 from order_api.settings import load_settings
-from support.fixtures import *  # noqa: F403
 from support.fixtures import SERVICE_HEADERS, service_env
 from support.orders import new_key
 

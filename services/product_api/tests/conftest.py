@@ -5,7 +5,6 @@ import pytest
 from product_api.app import create_app
 from product_api.seed import seed
 from product_api.settings import load_settings
-from support.fixtures import *  # noqa: F403
 from support.fixtures import PRODUCT_CACHE_ON, service_env
 
 
