@@ -9,8 +9,8 @@
 #   E2E_RUN    this cluster's runtime state (PKI, etcd data, containerd, logs, PIDs): a fresh
 #              directory per bring-up, removed by teardown (E2E_KEEP=1 keeps the cluster).
 
-# shellcheck source=hack/lib/common.sh
-source hack/lib/common.sh
+# shellcheck source=hack/cluster/common.sh
+source hack/cluster/common.sh
 load_versions hack/versions.env
 
 E2E_CACHE=${TECHCOMMERCE_CACHE:-$HOME/.cache/techcommerce}/e2e

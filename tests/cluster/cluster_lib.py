@@ -28,11 +28,11 @@ BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-n
 UPSTREAM_NAMESPACES = {
     "/tekton-releases/pipeline/": {"tekton-pipelines", "tekton-pipelines-resolvers"},
 }
-# The kustomizations under hack/lib that pull remote resources (not renderable offline), with
+# The kustomizations under hack/cluster that pull remote resources (not renderable offline), with
 # the namespaces their objects live in.
 REMOTE_KUSTOMIZATIONS = {
-    "hack/lib/manual-approval-gate": {"tekton-pipelines"},
-    "hack/lib/metrics-server": {"kube-system"},
+    "hack/cluster/manual-approval-gate": {"tekton-pipelines"},
+    "hack/cluster/metrics-server": {"kube-system"},
 }
 # Kinds that live in a namespace (everything the bootstrap applies that is not cluster-scoped).
 CLUSTER_SCOPED = frozenset(
@@ -193,17 +193,17 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
 
 
 def render_staging_bootstrap(tmp: Path) -> list[dict[str, Any]]:
-    """Render hack/lib/staging in a copy of the repository, with freshly generated secret files
-    (they are gitignored, so a clean clone has none; the bootstrap generates them the same way)."""
+    """Render manifests/overlays/kind in a copy of the repository, with freshly generated secret
+    files (they are gitignored, so a clean clone has none; the bootstrap generates them the same
+    way)."""
     shutil.copytree(REPO / "manifests", tmp / "manifests", ignore=shutil.ignore_patterns("secrets"))
-    shutil.copytree(REPO / "hack" / "lib" / "staging", tmp / "hack" / "lib" / "staging")
     subprocess.run(
         ["bash", str(REPO / "hack" / "gen-secrets.sh"), str(tmp / "manifests/overlays/staging")],
         check=True,
         capture_output=True,
         timeout=30,
     )
-    return kustomize(tmp / "hack" / "lib" / "staging")
+    return kustomize(tmp / "manifests" / "overlays" / "kind")
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:

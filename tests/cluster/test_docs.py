@@ -1,5 +1,5 @@
-"""hack/CLUSTER.md stays true: its versions are versions.env's, the script options it shows are
-accepted, its port-forwards name real Services and ports, and its `tkn pipeline start` command
+"""hack/cluster/README.md stays true: its versions are versions.env's, the script options it shows
+are accepted, its port-forwards name real Services and ports, and its `tkn pipeline start` command
 uses params, workspaces, Secrets, files and a service account that exist."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import pytest
 
 from cluster.cluster_lib import REPO, Plan, kustomize, run_script, yaml_docs
 
-DOC = (REPO / "hack/CLUSTER.md").read_text()
+DOC = (REPO / "hack/cluster/README.md").read_text()
 PORT_FORWARD = re.compile(r"-n (\S+) port-forward svc/(\S+) (\d+):(\d+)")
 
 
 def test_the_versions_table_is_versions_env(versions: dict[str, str]):
     for key, value in versions.items():
-        assert f"`{key}={value}`" in DOC, f"hack/CLUSTER.md does not show {key}={value}"
+        assert f"`{key}={value}`" in DOC, f"hack/cluster/README.md does not show {key}={value}"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_cluster_up_prints_the_same_port_forwards(plan: Plan):
 
 def _tkn_start() -> list[str]:
     block = re.search(r"```sh\n(tkn -n techcommerce-ci pipeline start cd .*?)\n```", DOC, re.S)
-    assert block, "no tkn pipeline start cd block in hack/CLUSTER.md"
+    assert block, "no tkn pipeline start cd block in hack/cluster/README.md"
     return shlex.split(block.group(1).replace("\\\n", " ").replace("<commit SHA>", "SHA"))
 
 

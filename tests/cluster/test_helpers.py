@@ -17,7 +17,7 @@ from cluster.cluster_lib import REPO, run_script
 
 def helper(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", str(REPO / "hack/lib" / name), *args],
+        ["bash", str(REPO / "hack/cluster" / name), *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -108,7 +108,7 @@ def install_hint(tool: str, system: str, tmp_path: Path) -> str:
     bin_dir.mkdir(parents=True)
     (bin_dir / "uname").write_text(f"#!/bin/sh\necho {system}\n")
     (bin_dir / "uname").chmod(0o755)
-    script = (REPO / "hack/cluster-up").read_text()
+    script = (REPO / "hack/cluster/cluster-up.sh").read_text()
     function = script[
         script.index("install_hint() {") : script.index("\n}\n", script.index("install_hint() {"))
         + 3
@@ -129,11 +129,12 @@ def install_hint(tool: str, system: str, tmp_path: Path) -> str:
 
 
 def test_each_cluster_tool_has_the_install_command_the_docs_show(tmp_path: Path):
-    """cluster-up's hints and hack/CLUSTER.md's table name the same commands, per platform."""
-    doc = (REPO / "hack/CLUSTER.md").read_text()
+    """cluster-up's hints and hack/cluster/README.md's table name the same commands, per
+    platform."""
+    doc = (REPO / "hack/cluster/README.md").read_text()
     for tool in ("kind", "tkn", "tkn-approvaltask"):
         linux = install_hint(tool, "Linux", tmp_path / tool)
         mac = install_hint(tool, "Darwin", tmp_path / f"{tool}-mac")
         assert linux.startswith("go install ") and "@v" in linux, linux
-        assert f"`{linux}`" in doc, f"hack/CLUSTER.md does not show {linux}"
-        assert mac == linux or f"`{mac}`" in doc, f"hack/CLUSTER.md does not show {mac}"
+        assert f"`{linux}`" in doc, f"hack/cluster/README.md does not show {linux}"
+        assert mac == linux or f"`{mac}`" in doc, f"hack/cluster/README.md does not show {mac}"

@@ -107,14 +107,15 @@ def test_registry_then_cluster_then_everything_else(plan: Plan):
     first_kubectl = min(c.index for c in plan.commands if c.is_kubectl)
     assert registry.index < create.index < first_kubectl
     # The node learns where localhost:5001 lives before anything pulls from it.
-    hosts = [c for c in plan.find("docker", "cp") if c.words[2] == "hack/lib/registry-hosts.toml"]
+    hosts_file = "hack/cluster/registry-hosts.toml"
+    hosts = [c for c in plan.find("docker", "cp") if c.words[2] == hosts_file]
     targets = {c.words[3].split(":", 1)[1] for c in hosts}
     assert targets == {
         "/etc/containerd/certs.d/localhost:5001/hosts.toml",
         "/etc/containerd/certs.d/kind-registry:5000/hosts.toml",
     }
     assert plan.first("docker", "network", "connect", "kind", "kind-registry").index < first_kubectl
-    assert 'host."http://kind-registry:5000"' in (REPO / "hack/lib/registry-hosts.toml").read_text()
+    assert 'host."http://kind-registry:5000"' in (REPO / hosts_file).read_text()
 
 
 def test_checks_come_before_every_create(plan: Plan):
@@ -157,8 +158,8 @@ def test_each_upstream_component_is_installed_and_waited_for_before_the_next(pla
         "/triggers/previous/v",
         "interceptors.yaml",
         "/dashboard/",
-        "hack/lib/manual-approval-gate",
-        "hack/lib/metrics-server",
+        "hack/cluster/manual-approval-gate",
+        "hack/cluster/metrics-server",
     ]
     positions = [next(c.index for c in remote if key in c.line) for key in order]
     assert positions == sorted(positions)
@@ -173,8 +174,8 @@ def test_each_upstream_component_is_installed_and_waited_for_before_the_next(pla
 
 
 def test_metrics_server_gets_the_kind_flag_from_its_kustomization(plan: Plan):
-    cmd = plan.first("kubectl", "apply", "-k", "hack/lib/metrics-server")
-    doc = next(yaml_docs(REPO / "hack/lib/metrics-server/kustomization.yaml"))
+    cmd = plan.first("kubectl", "apply", "-k", "hack/cluster/metrics-server")
+    doc = next(yaml_docs(REPO / "hack/cluster/metrics-server/kustomization.yaml"))
     patch = doc["patches"][0]
     assert patch["target"] == {
         "kind": "Deployment",
@@ -193,7 +194,7 @@ def test_approval_gate_binding_to_all_users_is_replaced(plan: Plan, versions: di
     """The approval gate's kustomization rewrites the controller binding's subjects to the
     controller's service account alone: no system:authenticated, in every release."""
     assert plan.find("kubectl", "apply", "--server-side", "--force-conflicts", "-k")
-    doc = next(yaml_docs(REPO / "hack/lib/manual-approval-gate/kustomization.yaml"))
+    doc = next(yaml_docs(REPO / "hack/cluster/manual-approval-gate/kustomization.yaml"))
     version = versions["MANUAL_APPROVAL_GATE_VERSION"]
     assert doc["resources"] == [
         "https://github.com/openshift-pipelines/manual-approval-gate/releases/download/"
@@ -247,7 +248,7 @@ def test_app_namespaces_come_from_the_owners_files_with_pod_security_labels(plan
 def test_secret_files_exist_before_anything_reads_them(plan: Plan):
     gen = plan.first("hack/gen-secrets.sh")
     assert set(gen.words[1:]) == {"manifests/overlays/staging", "manifests/overlays/production"}
-    staging = plan.first("kubectl", "apply", "-k", "hack/lib/staging")
+    staging = plan.first("kubectl", "apply", "-k", "manifests/overlays/kind")
     assert gen.index < staging.index
     for create in plan.find("kubectl", "create", "secret"):
         for source in create.options("--from-file") + [
@@ -289,8 +290,8 @@ def test_staging_workloads_find_their_secrets_first(staging_render: list[dict[st
 def test_staging_is_applied_with_the_images_cluster_up_pushed(
     plan: Plan, staging_render: list[dict[str, Any]], versions: dict[str, str]
 ):
-    doc = next(yaml_docs(REPO / "hack/lib/staging/kustomization.yaml"))
-    assert doc["resources"] == ["../../../manifests/overlays/staging"]
+    doc = next(yaml_docs(REPO / "manifests/overlays/kind/kustomization.yaml"))
+    assert doc["resources"] == ["../staging"]
     pushed = {c.words[-1] for c in plan.find("docker", "push")}
     tag = versions["TECHCOMMERCE_IMAGE_TAG"]
     assert pushed == {
@@ -306,7 +307,7 @@ def test_staging_is_applied_with_the_images_cluster_up_pushed(
                 if "techcommerce/" in c["image"]
             }
     assert used == pushed
-    staging = plan.first("kubectl", "apply", "-k", "hack/lib/staging")
+    staging = plan.first("kubectl", "apply", "-k", "manifests/overlays/kind")
     assert max(c.index for c in plan.find("docker", "push")) < staging.index
     assert {o["metadata"].get("namespace") for o in staging_render if o["kind"] != "Namespace"} == {
         "techcommerce-staging"
@@ -314,7 +315,8 @@ def test_staging_is_applied_with_the_images_cluster_up_pushed(
 
 
 def test_staging_is_waited_for(plan: Plan):
-    after = plan.commands[plan.first("kubectl", "apply", "-k", "hack/lib/staging").index + 1 :]
+    kind = plan.first("kubectl", "apply", "-k", "manifests/overlays/kind")
+    after = plan.commands[kind.index + 1 :]
     waited = {
         w for c in after if c.is_kubectl and c.kubectl[0] in {"rollout", "wait"} for w in c.words
     }
@@ -331,7 +333,7 @@ def test_staging_is_waited_for(plan: Plan):
 def test_skip_images_builds_nothing():
     skipped = dry_run("cluster-up", "--skip-images")
     assert not skipped.find("docker", "build") and not skipped.find("docker", "push")
-    assert skipped.find("kubectl", "apply", "-k", "hack/lib/staging")
+    assert skipped.find("kubectl", "apply", "-k", "manifests/overlays/kind")
 
 
 def test_monitoring_and_tekton_resources_are_applied_as_laid_out(plan: Plan):
@@ -392,7 +394,7 @@ def test_next_steps_cover_urls_first_run_approval_and_rollback(plan: Plan):
         assert expected in text
     for path in (
         "tekton/runs/pvc.yaml",
-        "hack/lib/pod-template.yaml",
+        "hack/cluster/pod-template.yaml",
         "tekton/runs/rollback-run.yaml",
     ):
         assert (REPO / path).exists()

@@ -20,11 +20,12 @@ from cluster.plan_checks import (
 def broken_plan(tmp_path: Path, old: str, new: str) -> Plan:
     """The dry-run plan of a copy of hack/ whose cluster-up has OLD replaced by NEW."""
     hack = tmp_path / "hack"
-    shutil.copytree(REPO / "hack" / "lib", hack / "lib")
-    shutil.copy2(REPO / "hack" / "versions.env", hack / "versions.env")
-    script = (REPO / "hack" / "cluster-up").read_text()
+    shutil.copytree(REPO / "hack" / "cluster", hack / "cluster")
+    for name in ("versions.env", "cluster-up"):
+        shutil.copy2(REPO / "hack" / name, hack / name)
+    script = (REPO / "hack" / "cluster" / "cluster-up.sh").read_text()
     assert old in script, f"mutation target gone from cluster-up: {old!r}"
-    (hack / "cluster-up").write_text(script.replace(old, new))
+    (hack / "cluster" / "cluster-up.sh").write_text(script.replace(old, new))
     return dry_run("cluster-up", cwd=tmp_path)
 
 

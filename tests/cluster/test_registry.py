@@ -133,7 +133,7 @@ def _params(words: list[str]) -> dict[str, str]:
     )
 
 
-@pytest.mark.parametrize("source", ["hack/CLUSTER.md", "cluster-up's next steps"])
+@pytest.mark.parametrize("source", ["hack/cluster/README.md", "cluster-up's next steps"])
 def test_tkn_commands_for_kind_push_over_http_with_a_config_json(plan: Plan, source: str):
     text = plan.stderr if source.startswith("cluster-up") else (REPO / source).read_text()
     commands = _tkn_cd_commands(text)

@@ -16,8 +16,9 @@ def test_the_script_finder_sees_every_kind_of_script():
     for expected in (
         "hack/cluster-up",
         "hack/cluster-down",
+        "hack/cluster/cluster-up.sh",
         "hack/gen-secrets.sh",
-        "hack/lib/common.sh",
+        "hack/cluster/common.sh",
         ".ci/run",
     ):
         assert expected in found

@@ -111,7 +111,7 @@ def test_monitoring_images_equal_the_pinned_exporters(versions: dict[str, str]):
 
 def test_bootstrap_image_tag_equals_the_staging_overlay_tag(versions: dict[str, str]):
     overlay = next(yaml_docs(REPO / "manifests/overlays/staging/kustomization.yaml"))
-    wrapper = next(yaml_docs(REPO / "hack/lib/staging/kustomization.yaml"))
+    wrapper = next(yaml_docs(REPO / "manifests/overlays/kind/kustomization.yaml"))
     tag = versions["TECHCOMMERCE_IMAGE_TAG"]
     assert {i["newTag"] for i in overlay["images"]} == {tag}
     assert {i["newTag"] for i in wrapper["images"]} == {tag}
@@ -120,7 +120,7 @@ def test_bootstrap_image_tag_equals_the_staging_overlay_tag(versions: dict[str, 
 
 def _kustomization_urls() -> list[str]:
     urls = []
-    for path in sorted((REPO / "hack/lib").glob("*/kustomization.yaml")):
+    for path in sorted((REPO / "hack/cluster").glob("*/kustomization.yaml")):
         doc = next(yaml_docs(path))
         urls += [r for r in doc.get("resources", []) if "://" in r]
     return urls
@@ -128,7 +128,7 @@ def _kustomization_urls() -> list[str]:
 
 def test_every_url_is_https_pinned_and_from_versions_env(plan: Plan, versions: dict[str, str]):
     urls = plan.urls() + _kustomization_urls()
-    assert len(urls) == 6, urls  # 4 release manifests + 2 wrapped by hack/lib kustomizations
+    assert len(urls) == 6, urls  # 4 release manifests + 2 wrapped by hack/cluster kustomizations
     check_urls_pinned(urls, versions)
     expected = {
         "TEKTON_PIPELINES_VERSION": "/tekton-releases/pipeline/previous/{}/release.yaml",
@@ -158,7 +158,7 @@ def test_images_the_plan_starts_are_the_pinned_ones(plan: Plan, versions: dict[s
     ],
 )
 def test_scripts_refuse_an_unpinned_versions_file(tmp_path: Path, line: str, message: str):
-    """load_versions (hack/lib/common.sh) is what the scripts use; it stops on an unpinned or
+    """load_versions (hack/cluster/common.sh) is what the scripts use; it stops on an unpinned or
     malformed entry before any command runs."""
     bad = tmp_path / "versions.env"
     bad.write_text((REPO / "hack/versions.env").read_text() + line + "\n")
@@ -166,7 +166,7 @@ def test_scripts_refuse_an_unpinned_versions_file(tmp_path: Path, line: str, mes
         [
             "bash",
             "-c",
-            'source hack/lib/common.sh && load_versions "$1" && echo loaded',
+            'source hack/cluster/common.sh && load_versions "$1" && echo loaded',
             "_",
             str(bad),
         ],

@@ -50,7 +50,7 @@ def plan(*command: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> 
 
 def normalise(step: str, e2e_overlay: str) -> str:
     return step.replace(f"apply -k {e2e_overlay}", "apply -k STAGING").replace(
-        "apply -k hack/lib/staging", "apply -k STAGING"
+        "apply -k manifests/overlays/kind", "apply -k STAGING"
     )
 
 
@@ -62,7 +62,7 @@ def copy(tmp_path_factory) -> Path:
     shutil.copytree(
         REPO / "manifests", root / "manifests", ignore=shutil.ignore_patterns("secrets")
     )
-    for part in ("hack/lib", "hack/e2e", "hack/containers"):
+    for part in ("hack/cluster", "hack/e2e", "hack/containers"):
         shutil.copytree(REPO / part, root / part)
     for part in ("hack/versions.env", "hack/gen-secrets.sh", "hack/cluster-up"):
         (root / part).parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +173,7 @@ def without_image_references(obj: dict) -> tuple[dict, list[str]]:
 def test_the_staging_overlay_is_the_same_but_for_image_references(
     copy: Path, e2e_overlay: Path, plans
 ):
-    kind = render(copy / "hack/lib/staging")
+    kind = render(copy / "manifests/overlays/kind")
     e2e = render(e2e_overlay / "staging")
     assert set(e2e) == set(kind)
     for key, obj in kind.items():

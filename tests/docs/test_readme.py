@@ -12,7 +12,7 @@ DOCS = [
     ROOT / "README.md",
     *sorted(ROOT.glob("*/README.md")),
     *sorted(ROOT.glob("services/*/README.md")),
-    ROOT / "hack" / "CLUSTER.md",
+    *sorted(ROOT.glob("hack/*/README.md")),
 ]
 
 

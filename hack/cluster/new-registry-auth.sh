@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Write a Docker config.json (the .dockerconfigjson of a kubernetes.io/dockerconfigjson Secret)
 # once, with a generated user and password for each registry HOST. Mode 0600; never printed; an
-# existing file is kept.   Usage: hack/lib/new-registry-auth.sh FILE HOST...
+# existing file is kept.   Usage: hack/cluster/new-registry-auth.sh FILE HOST...
 # The credentials only matter to a registry that checks them: kind's local registry does not.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 FILE HOST..." >&2; exit 2; }

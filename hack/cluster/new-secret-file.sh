@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Write a random secret to FILE once: hex of BYTES random bytes (default 32), mode 0600, parent
 # directory 0700. An existing file is kept (values must stay stable across runs). The value is
-# never printed.   Usage: hack/lib/new-secret-file.sh FILE [BYTES]
+# never printed.   Usage: hack/cluster/new-secret-file.sh FILE [BYTES]
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 FILE [BYTES]" >&2; exit 2; }
 file=$1 bytes=${2:-32}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Remove what hack/cluster-up created: the kind cluster and the local registry container.
+#
+# Usage: hack/cluster-down [--dry-run] [--purge] [--help]
+#   --dry-run  print every command (one per line, prefixed "+ ") and run none of them
+#   --purge    also delete the generated secret files: .cluster/ (webhook secret, registry
+#              credentials) and manifests/overlays/{staging,production}/secrets/. Without it
+#              they are kept, so a new cluster-up reuses the same values.
+# Environment: CLUSTER_NAME (default: techcommerce), CONTAINER_ENGINE (docker or podman).
+# Safe to run again: what is already gone is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=common.sh source-path=SCRIPTDIR
+source hack/cluster/common.sh
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
+
+PURGE=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dry-run) DRY_RUN=1 ;;
+    --purge) PURGE=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+CLUSTER_NAME=${CLUSTER_NAME:-techcommerce}
+[[ $CLUSTER_NAME =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "CLUSTER_NAME must be lower-case letters, digits and dashes"
+REGISTRY_NAME=kind-registry
+
+if [ -n "${CONTAINER_ENGINE:-}" ]; then
+  ENGINE=$CONTAINER_ENGINE
+elif [ "$DRY_RUN" = 1 ] || command -v docker >/dev/null 2>&1; then
+  ENGINE=docker
+else
+  ENGINE=podman
+fi
+case $ENGINE in
+  docker) ;;
+  podman) export KIND_EXPERIMENTAL_PROVIDER=podman ;;
+  *) die "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'" ;;
+esac
+
+[ "$DRY_RUN" = 1 ] && step "Dry run: printing the plan, running nothing"
+
+step "Prerequisites"
+need kind "Install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+need "$ENGINE" "Install Docker or Podman, or set CONTAINER_ENGINE."
+
+step "kind cluster $CLUSTER_NAME"
+if probe_output kind get clusters | grep -qx "$CLUSTER_NAME" || [ "$DRY_RUN" = 1 ]; then
+  run kind delete cluster --name "$CLUSTER_NAME"
+else
+  note "no such cluster"
+fi
+
+step "Local registry $REGISTRY_NAME"
+if probe "$ENGINE" inspect "$REGISTRY_NAME" || [ "$DRY_RUN" = 1 ]; then
+  run "$ENGINE" rm --force "$REGISTRY_NAME"
+else
+  note "no such container"
+fi
+
+if [ "$PURGE" = 1 ]; then
+  step "Generated secret files"
+  run rm -rf .cluster manifests/overlays/staging/secrets manifests/overlays/production/secrets
+else
+  note "kept .cluster/ and the overlays' secrets/ (remove them with --purge)"
+fi

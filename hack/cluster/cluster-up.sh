@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# From laptop to cluster: one command brings up the whole TechCommerce platform on a local kind
+# cluster with a local registry. See hack/cluster/README.md.
+#
+# Usage: hack/cluster-up [--dry-run] [--skip-images] [--help]
+#   --dry-run      print every command (one per line, prefixed "+ ") and run none of them, not
+#                  even the prerequisite checks
+#   --skip-images  do not build and push the service images (use what the registry has)
+# Environment:
+#   CLUSTER_NAME      kind cluster name (default: techcommerce; kubectl context kind-NAME)
+#   CONTAINER_ENGINE  docker or podman (default: docker if installed, else podman; dry-run: docker)
+#
+# What it does, in order (each step waits until what it installed is ready):
+#   prerequisites -> local registry -> kind cluster wired to the registry -> Tekton Pipelines,
+#   Triggers + core interceptors, Dashboard, manual approval gate, metrics-server (versions:
+#   hack/versions.env) -> namespaces with Pod Security labels -> generated secrets (never
+#   printed) -> service images -> monitoring -> staging -> Tekton tasks, pipelines, RBAC,
+#   triggers (their registry patched to the local one) -> next steps.
+# Idempotent: it checks before it creates (cluster, registry, secrets) and uses `kubectl apply`
+# (and one `kubectl patch` to fixed values) for everything else, so a second run changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=common.sh source-path=SCRIPTDIR
+source hack/cluster/common.sh
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
+
+SKIP_IMAGES=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dry-run) DRY_RUN=1 ;;
+    --skip-images) SKIP_IMAGES=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+load_versions hack/versions.env
+
+CLUSTER_NAME=${CLUSTER_NAME:-techcommerce}
+[[ $CLUSTER_NAME =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "CLUSTER_NAME must be lower-case letters, digits and dashes"
+CONTEXT=kind-$CLUSTER_NAME
+NODE=$CLUSTER_NAME-control-plane # kind's name for the single node of a default cluster
+REGISTRY_NAME=kind-registry      # kind's local-registry guide: container name ...
+REGISTRY_PORT=5001               # ... and host port (127.0.0.1 only)
+IN_CLUSTER_REGISTRY=$REGISTRY_NAME:5000 # where pipelines push; plain HTTP (hack/cluster/registry-hosts.toml)
+STATE_DIR=.cluster               # generated, gitignored: webhook secret, registry credentials
+STAGING=manifests/overlays/staging
+PRODUCTION=manifests/overlays/production
+TEKTON_RELEASES=https://infra.tekton.dev/tekton-releases
+
+kubectl_() { run kubectl --context "$CONTEXT" "$@"; }
+# Wait until every Deployment of a namespace is Available.
+wait_deployments() {
+  kubectl_ wait --namespace "$1" --for=condition=Available deployment --all --timeout="${2:-300s}"
+}
+
+pick_engine() {
+  if [ -n "${CONTAINER_ENGINE:-}" ]; then
+    ENGINE=$CONTAINER_ENGINE
+  elif [ "$DRY_RUN" = 1 ]; then
+    ENGINE=docker
+  elif command -v docker >/dev/null 2>&1; then
+    ENGINE=docker
+  elif command -v podman >/dev/null 2>&1; then
+    ENGINE=podman
+  else
+    die "a container engine is required: install Docker (https://docs.docker.com/engine/install/) or Podman (https://podman.io/docs/installation)"
+  fi
+  case $ENGINE in
+    docker) ;;
+    podman) export KIND_EXPERIMENTAL_PROVIDER=podman ;;
+    *) die "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'" ;;
+  esac
+}
+
+# install_hint TOOL: the command that installs TOOL, at the version hack/versions.env pins where
+# the tool has one, on this platform (Homebrew on macOS, `go install` elsewhere).
+install_hint() {
+  local on_mac=0
+  [ "$(uname -s)" = Darwin ] && on_mac=1
+  case "$1" in
+    kind)
+      if [ $on_mac = 1 ]; then echo "brew install kind"; else echo "go install sigs.k8s.io/kind@$KIND_VERSION"; fi ;;
+    tkn)
+      if [ $on_mac = 1 ]; then echo "brew install tektoncd-cli"; else echo "go install github.com/tektoncd/cli/cmd/tkn@$TKN_VERSION"; fi ;;
+    tkn-approvaltask)
+      echo "go install github.com/openshift-pipelines/manual-approval-gate/cmd/tkn-approvaltask@$MANUAL_APPROVAL_GATE_VERSION" ;;
+  esac
+}
+
+check_prerequisites() {
+  step "Prerequisites"
+  pick_engine
+  need "$ENGINE" "Install Docker (https://docs.docker.com/engine/install/) or Podman (https://podman.io/docs/installation), or set CONTAINER_ENGINE."
+  need kind "Install kind $KIND_VERSION: $(install_hint kind) (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)"
+  need kubectl "Install kubectl: https://kubernetes.io/docs/tasks/tools/#kubectl"
+  probe "$ENGINE" info || [ "$DRY_RUN" = 1 ] || die "$ENGINE is installed but not running (start Docker Desktop, or the docker/podman service)"
+  local kind_says
+  kind_says=$(probe_output kind version)
+  if [ "$DRY_RUN" != 1 ] && [[ $kind_says != "kind $KIND_VERSION "* ]]; then
+    warn "kind is '$kind_says'; the node image in hack/versions.env is built for kind $KIND_VERSION"
+  fi
+  if ! probe command -v tkn && [ "$DRY_RUN" != 1 ]; then
+    note "tkn (optional) is not installed; the next steps use it: $(install_hint tkn) (https://tekton.dev/docs/cli/)"
+  fi
+  if ! probe command -v tkn-approvaltask && [ "$DRY_RUN" != 1 ]; then
+    note "tkn-approvaltask (optional) approves production: $(install_hint tkn-approvaltask)"
+  fi
+}
+
+start_registry() {
+  step "Local registry $REGISTRY_NAME on 127.0.0.1:$REGISTRY_PORT ($REGISTRY_IMAGE)"
+  local running
+  running=$(probe_output "$ENGINE" inspect --format '{{.State.Running}}' "$REGISTRY_NAME")
+  if [ "$running" = true ]; then
+    note "already running"
+  elif [ "$running" = false ]; then
+    run "$ENGINE" start "$REGISTRY_NAME"
+  else
+    run "$ENGINE" run --detach --restart=always --name "$REGISTRY_NAME" \
+      --publish "127.0.0.1:$REGISTRY_PORT:5000" --network bridge "$REGISTRY_IMAGE"
+  fi
+}
+
+create_cluster() {
+  step "kind cluster $CLUSTER_NAME ($KIND_NODE_IMAGE)"
+  if probe_output kind get clusters | grep -qx "$CLUSTER_NAME"; then
+    note "already exists"
+  else
+    run kind create cluster --name "$CLUSTER_NAME" --image "$KIND_NODE_IMAGE" --wait 180s
+  fi
+  # Let the node pull localhost:5001/... and kind-registry:5000/... from the registry container.
+  local host
+  for host in "localhost:$REGISTRY_PORT" "$REGISTRY_NAME:5000"; do
+    run "$ENGINE" exec "$NODE" mkdir -p "/etc/containerd/certs.d/$host"
+    run "$ENGINE" cp hack/cluster/registry-hosts.toml "$NODE:/etc/containerd/certs.d/$host/hosts.toml"
+  done
+  local networks
+  networks=$(probe_output "$ENGINE" inspect --format '{{json .NetworkSettings.Networks}}' "$REGISTRY_NAME")
+  if [[ $networks == *'"kind"'* ]]; then
+    note "registry already on the kind network"
+  else
+    run "$ENGINE" network connect kind "$REGISTRY_NAME"
+  fi
+  kubectl_ apply -f hack/cluster/local-registry-hosting.yaml
+  kubectl_ wait --for=condition=Ready node --all --timeout=180s
+}
+
+# Upstream components: official release manifests at pinned versions. Server-side apply, because
+# Tekton's CRDs carry schemas too large for the last-applied annotation of a client-side apply.
+install_tekton() {
+  step "Tekton Pipelines $TEKTON_PIPELINES_VERSION"
+  kubectl_ apply --server-side --force-conflicts \
+    -f "$TEKTON_RELEASES/pipeline/previous/$TEKTON_PIPELINES_VERSION/release.yaml"
+  kubectl_ wait --for=condition=Established --timeout=120s \
+    crd/tasks.tekton.dev crd/pipelines.tekton.dev crd/pipelineruns.tekton.dev crd/customruns.tekton.dev
+  wait_deployments tekton-pipelines
+  wait_deployments tekton-pipelines-resolvers
+
+  step "Tekton Triggers $TEKTON_TRIGGERS_VERSION and core interceptors"
+  kubectl_ apply --server-side --force-conflicts \
+    -f "$TEKTON_RELEASES/triggers/previous/$TEKTON_TRIGGERS_VERSION/release.yaml"
+  # The interceptors are ClusterInterceptor objects: their CRD must be established first.
+  kubectl_ wait --for=condition=Established --timeout=120s \
+    crd/clusterinterceptors.triggers.tekton.dev crd/eventlisteners.triggers.tekton.dev
+  kubectl_ apply --server-side --force-conflicts \
+    -f "$TEKTON_RELEASES/triggers/previous/$TEKTON_TRIGGERS_VERSION/interceptors.yaml"
+  wait_deployments tekton-pipelines
+
+  step "Tekton Dashboard $TEKTON_DASHBOARD_VERSION (read-only)"
+  kubectl_ apply --server-side --force-conflicts \
+    -f "$TEKTON_RELEASES/dashboard/previous/$TEKTON_DASHBOARD_VERSION/release.yaml"
+  wait_deployments tekton-pipelines
+
+  step "Manual approval gate $MANUAL_APPROVAL_GATE_VERSION (without the all-users RBAC binding)"
+  kubectl_ apply --server-side --force-conflicts -k hack/cluster/manual-approval-gate
+  kubectl_ wait --for=condition=Established --timeout=120s crd/approvaltasks.openshift-pipelines.org
+  wait_deployments tekton-pipelines
+}
+
+install_metrics_server() {
+  step "metrics-server $METRICS_SERVER_VERSION (with --kubelet-insecure-tls for kind)"
+  kubectl_ apply -k hack/cluster/metrics-server
+  kubectl_ rollout status --namespace kube-system deployment/metrics-server --timeout=180s
+}
+
+create_namespaces() {
+  step "Namespaces with their Pod Security labels"
+  kubectl_ apply -f "$STAGING/namespace.yaml"
+  kubectl_ apply -f "$PRODUCTION/namespace.yaml"
+  kubectl_ apply -f monitoring/kubernetes/namespaces.yaml
+  kubectl_ apply -f tekton/rbac/namespace.yaml
+}
+
+# create_secret_once NAMESPACE TYPE NAME ARGS...: `kubectl create secret` unless it exists
+# (an existing Secret is never overwritten: rotate by deleting it first).
+create_secret_once() {
+  local namespace=$1 type=$2 name=$3
+  shift 3
+  if probe kubectl --context "$CONTEXT" get secret --namespace "$namespace" "$name"; then
+    note "secret $namespace/$name exists; kept"
+  else
+    kubectl_ create secret "$type" "$name" --namespace "$namespace" "$@"
+  fi
+}
+
+create_secrets() {
+  step "Secrets (generated once, never printed)"
+  # Database password, admin token, session secret: env files the overlays' secretGenerators
+  # read (gitignored, mode 0600). Kept when present: PostgreSQL keeps its first password.
+  run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
+  # The CD pipeline renders the overlays in the cluster: it reads the same files from these
+  # Secrets (workspaces staging-secrets / production-secrets, see tekton/runs/cd-run.yaml).
+  create_secret_once techcommerce-ci generic techcommerce-staging-overlay \
+    --from-file="$STAGING/secrets"
+  create_secret_once techcommerce-ci generic techcommerce-production-overlay \
+    --from-file="$PRODUCTION/secrets"
+  # Webhook secret (Tekton Triggers checks the signature of incoming webhooks with it) and push
+  # credentials for the in-cluster registry (the CD pipeline's docker-config workspace).
+  run hack/cluster/new-secret-file.sh "$STATE_DIR/webhook-secret" 32
+  run hack/cluster/new-registry-auth.sh "$STATE_DIR/registry-config.json" \
+    "$REGISTRY_NAME:5000" "localhost:$REGISTRY_PORT"
+  # Name and key as tekton/triggers/eventlistener.yaml's GitHub interceptor reads them.
+  create_secret_once techcommerce-ci generic github-webhook-secret \
+    --from-file=secret="$STATE_DIR/webhook-secret"
+  # The standard key; every docker-config binding (tekton/runs, the triggers, the tkn command
+  # below) mounts it as the config.json kaniko and trivy read.
+  create_secret_once techcommerce-ci generic techcommerce-registry \
+    --type=kubernetes.io/dockerconfigjson \
+    --from-file=.dockerconfigjson="$STATE_DIR/registry-config.json"
+}
+
+build_images() {
+  if [ "$SKIP_IMAGES" = 1 ]; then
+    step "Service images: skipped (--skip-images)"
+    return
+  fi
+  step "Service images -> localhost:$REGISTRY_PORT (tag $TECHCOMMERCE_IMAGE_TAG)"
+  local tls=()
+  [ "$ENGINE" = podman ] && tls=(--tls-verify=false) # the local registry speaks plain HTTP
+  local service image
+  for service in product_api order_api frontend; do
+    image=localhost:$REGISTRY_PORT/techcommerce/${service//_/-}:$TECHCOMMERCE_IMAGE_TAG
+    run "$ENGINE" build --build-arg "SERVICE=$service" --tag "$image" --file services/Dockerfile services
+    run "$ENGINE" push "${tls[@]}" "$image"
+  done
+}
+
+install_monitoring() {
+  step "Monitoring (Prometheus, Alertmanager, Grafana, kube-state-metrics $KUBE_STATE_METRICS_VERSION, node-exporter $NODE_EXPORTER_VERSION)"
+  kubectl_ apply -k monitoring/kubernetes
+  kubectl_ rollout status --namespace monitoring statefulset/prometheus --timeout=300s
+  kubectl_ rollout status --namespace monitoring statefulset/alertmanager --timeout=300s
+  kubectl_ rollout status --namespace monitoring deployment/grafana --timeout=300s
+  kubectl_ rollout status --namespace monitoring deployment/kube-state-metrics --timeout=300s
+  kubectl_ rollout status --namespace node-exporter daemonset/node-exporter --timeout=300s
+}
+
+deploy_staging() {
+  step "Staging (manifests/overlays/staging, images from the local registry)"
+  kubectl_ apply -k manifests/overlays/kind
+  kubectl_ rollout status --namespace techcommerce-staging statefulset/postgres --timeout=300s
+  kubectl_ wait --namespace techcommerce-staging --for=condition=Complete job/migrate --timeout=300s
+  local name
+  for name in product-api order-api frontend; do
+    kubectl_ rollout status --namespace techcommerce-staging "deployment/$name" --timeout=300s
+  done
+}
+
+has_yaml() { compgen -G "$1/*.yaml" >/dev/null || compgen -G "$1/*.yml" >/dev/null; }
+
+install_tekton_resources() {
+  step "Tekton resources (RBAC, tasks, pipelines, triggers)"
+  if [ -f tekton/kustomization.yaml ]; then
+    kubectl_ apply -k tekton
+  else
+    kubectl_ apply -f tekton/rbac
+    kubectl_ apply --namespace techcommerce-ci --recursive -f tekton/tasks
+    kubectl_ apply --namespace techcommerce-ci -f tekton/pipelines
+    if has_yaml tekton/triggers; then
+      kubectl_ apply --namespace techcommerce-ci -f tekton/triggers
+    else
+      warn "tekton/triggers has no manifests yet: no EventListener installed"
+    fi
+  fi
+  if [ -f tekton/kustomization.yaml ] || has_yaml tekton/triggers; then
+    # The one per-cluster setting of the triggers (tekton/triggers/cluster.yaml): webhook-started
+    # cd runs push to the local registry, over plain HTTP. After every apply, which resets it.
+    kubectl_ patch triggerbinding techcommerce-cluster --namespace techcommerce-ci --type merge \
+      --patch "{\"spec\":{\"params\":[{\"name\":\"registry\",\"value\":\"$IN_CLUSTER_REGISTRY\"},{\"name\":\"insecure-registry\",\"value\":\"true\"}]}}"
+    kubectl_ wait --namespace techcommerce-ci --for=condition=Ready eventlistener --all --timeout=180s
+  fi
+}
+
+next_steps() {
+  cat >&2 <<EOF
+
+==> Done: cluster kind-$CLUSTER_NAME is up. Next steps (more in hack/cluster/README.md):
+
+  Shop (staging):     kubectl --context $CONTEXT -n techcommerce-staging port-forward svc/frontend 3000:80
+                      -> http://localhost:3000
+  Tekton Dashboard:   kubectl --context $CONTEXT -n tekton-pipelines port-forward svc/tekton-dashboard 9097:9097
+                      -> http://localhost:9097
+  Grafana:            kubectl --context $CONTEXT -n monitoring port-forward svc/grafana 3001:3000
+                      -> http://localhost:3001
+  Prometheus:         kubectl --context $CONTEXT -n monitoring port-forward svc/prometheus 9090:9090
+  Alertmanager:       kubectl --context $CONTEXT -n monitoring port-forward svc/alertmanager 9093:9093
+  Webhooks:           kubectl --context $CONTEXT -n techcommerce-ci port-forward svc/el-techcommerce-github 8080:8080
+                      -> POST http://localhost:8080 (GitHub needs a public URL: a tunnel, or
+                      tekton/triggers/examples/ingress.yaml on a real cluster); the shared secret GitHub
+                      must sign with is in .cluster/webhook-secret (never printed here)
+
+  kind made kind-$CLUSTER_NAME the current kubectl context; tkn and tkn-approvaltask use it.
+  First CD run (builds, pushes to the in-cluster registry, deploys staging, waits for approval):
+    tkn -n techcommerce-ci pipeline start cd --serviceaccount techcommerce-cd --timeout 27h \\
+      --param repo-url=<clone URL the cluster can reach> --param revision=<commit SHA> \\
+      --param registry=$IN_CLUSTER_REGISTRY --param insecure-registry=true \\
+      --param force-all=true --param approvers=kubernetes-admin \\
+      --workspace name=shared,volumeClaimTemplateFile=tekton/runs/pvc.yaml \\
+      --workspace name=docker-config,secret=techcommerce-registry,item=.dockerconfigjson=config.json \\
+      --workspace name=staging-secrets,secret=techcommerce-staging-overlay \\
+      --workspace name=production-secrets,secret=techcommerce-production-overlay \\
+      --pod-template hack/cluster/pod-template.yaml --showlog
+  Approve production:  tkn-approvaltask -n techcommerce-ci list
+                       tkn-approvaltask -n techcommerce-ci approve <name>   (or: reject <name>)
+  Roll back:           kubectl create -f tekton/runs/rollback-run.yaml   (or: tkn pipeline start rollback)
+  Tear down:           hack/cluster-down
+EOF
+}
+
+main() {
+  [ "$DRY_RUN" = 1 ] && step "Dry run: printing the plan, running nothing"
+  check_prerequisites
+  start_registry
+  create_cluster
+  install_tekton
+  install_metrics_server
+  create_namespaces
+  create_secrets
+  build_images
+  install_monitoring
+  deploy_staging
+  install_tekton_resources
+  next_steps
+}
+
+main
