@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Images of the e2e cluster, all in the project's podman store (hack/containers/, outside the
+# Images of the e2e cluster, all in the project's podman store (hack/images/containers/, outside the
 # clone, so a second run or a fresh clone reuses them):
-#   - the three services: hack/build-images.sh (services/Dockerfile + hack/make-base-image.sh),
+#   - the three services: hack/images/build-images.sh (services/Dockerfile + hack/images/make-base-image.sh),
 #     tag e2e: exactly what users build;
 #   - a PostgreSQL 15 stand-in for the official image (hack/e2e/images/postgres);
 #   - the cluster's own Go binaries (pause, CoreDNS, metrics-server; monitoring with
@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
 source hack/e2e/lib.sh
-# shellcheck source=hack/containers/env.sh
-source hack/containers/env.sh
+# shellcheck source=hack/images/containers/env.sh
+source hack/images/containers/env.sh
 mkdir -p "$E2E_CACHE/images"
 
 # binary_image NAME DIR BINARY [USER]: import DIR/BINARY as localhost/techcommerce-e2e/NAME:<hash>
@@ -67,11 +67,11 @@ fi
 archive "$(binary_image coredns "$coredns_dir" coredns)" coredns
 archive "$(binary_image metrics-server "$(e2e_bin "metrics-server-$E2E_METRICS_SERVER_VERSION")" metrics-server)" metrics-server
 
-step "Service images (hack/build-images.sh, tag e2e)"
-TAG=e2e hack/build-images.sh
+step "Service images (hack/images/build-images.sh, tag e2e)"
+TAG=e2e hack/images/build-images.sh
 
 step "PostgreSQL 15 stand-in (hack/e2e/images/postgres)"
-base=$(hack/make-base-image.sh | tail -n1)
+base=$(hack/images/make-base-image.sh | tail -n1)
 recipe=$(cat hack/e2e/images/postgres/* | sha256sum | cut -c1-12)
 postgres=localhost/techcommerce-e2e/postgres:15-$recipe
 if ! podman image exists "$postgres"; then

@@ -30,8 +30,8 @@ else
   if [ -z "$E2E_RUN" ] || [ ! -d "$E2E_RUN" ]; then
     die "no e2e cluster is up: hack/e2e/cluster-up.sh"
   fi
-  # shellcheck source=hack/containers/env.sh
-  source hack/containers/env.sh
+  # shellcheck source=hack/images/containers/env.sh
+  source hack/images/containers/env.sh
 fi
 
 # push IMAGE REPOSITORY: push a podman image to the in-cluster registry; prints the digest.

@@ -17,7 +17,7 @@ import pytest
 from cluster_e2e.kube import NAMESPACE, REPO, SERVICES, Cluster
 from cluster_e2e.load import Load
 
-CONTAINERS = "hack/containers"
+CONTAINERS = "hack/images/containers"
 
 
 def rebuilt_image(cluster: Cluster, service: str) -> str:

@@ -62,7 +62,7 @@ def copy(tmp_path_factory) -> Path:
     shutil.copytree(
         REPO / "manifests", root / "manifests", ignore=shutil.ignore_patterns("secrets")
     )
-    for part in ("hack/cluster", "hack/e2e", "hack/containers"):
+    for part in ("hack/cluster", "hack/e2e", "hack/images/containers"):
         shutil.copytree(REPO / part, root / part)
     for part in ("hack/versions.env", "hack/gen-secrets.sh", "hack/cluster-up"):
         (root / part).parent.mkdir(parents=True, exist_ok=True)

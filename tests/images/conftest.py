@@ -1,4 +1,5 @@
-"""Build every service image once per test session (hack/build-images.sh) and run them."""
+"""Build every service image once per test session (hack/images/build-images.sh), then run
+them."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def built_images(request: pytest.FixtureRequest) -> dict[str, str]:
     assert packages, "no services/<package>/__main__.py found"
     started = time.monotonic()
     result = subprocess.run(
-        [str(REPO / "hack" / "build-images.sh"), *packages],
+        [str(REPO / "hack" / "images" / "build-images.sh"), *packages],
         capture_output=True,
         text=True,
         env={**PODMAN_ENV, "TAG": TAG},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CONTAINERS = REPO / "hack" / "containers"
+CONTAINERS = REPO / "hack" / "images" / "containers"
 PODMAN_ENV = {
     **os.environ,
     "CONTAINERS_CONF": str(CONTAINERS / "containers.conf"),

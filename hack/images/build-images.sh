@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Build the TechCommerce service images with podman from services/Dockerfile (context services/).
 #
-# Usage: hack/build-images.sh [SERVICE...]     SERVICE: product_api | order_api | frontend
+# Usage: hack/images/build-images.sh [SERVICE...]     SERVICE: product_api | order_api | frontend
 #   Without arguments it builds every service package that exists (a services/<pkg>/__main__.py).
 #   Images: localhost/techcommerce/<product-api|order-api|frontend>:${TAG:-dev}; sizes printed last.
 #
 # Base image: BASE_IMAGE if set (e.g. the Dockerfile's official default on a machine that reaches a
-# registry); otherwise the local Debian bookworm + python3.11 image from hack/make-base-image.sh,
-# made once and reused, because no container registry is reachable here.
-# Settings for this machine (runc, cgroupfs, vfs, chroot isolation): hack/containers/.
+# registry); otherwise the local Debian bookworm + python3.11 image from
+# hack/images/make-base-image.sh, made once and reused, because no container registry is reachable
+# here.
+# Settings for this machine (runc, cgroupfs, vfs, chroot isolation): hack/images/containers/.
 # --format docker keeps HEALTHCHECK (the OCI image format has no field for it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # shellcheck source=containers/env.sh source-path=SCRIPTDIR
-source hack/containers/env.sh
+source hack/images/containers/env.sh
 
 TAG=${TAG:-dev}
 KNOWN=(product_api order_api frontend)
@@ -28,7 +29,7 @@ else
 fi
 [ ${#services[@]} -gt 0 ] || { echo "build-images: no service package found" >&2; exit 1; }
 
-base=${BASE_IMAGE:-$(hack/make-base-image.sh | tail -n1)}
+base=${BASE_IMAGE:-$(hack/images/make-base-image.sh | tail -n1)}
 
 # A TLS-intercepting network needs the machine's CA bundle inside the build (pip downloads the
 # dependencies); it is passed as a build secret, so it never lands in an image layer.

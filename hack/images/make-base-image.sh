@@ -4,17 +4,17 @@
 # container registry is reachable here; elsewhere the Dockerfile's default base (the official slim
 # Python 3.11 image) is used and this script is not needed.
 #
-# Usage: hack/make-base-image.sh [--force]      prints the image name on its last line
+# Usage: hack/images/make-base-image.sh [--force]      prints the image name on its last line
 # Skips the work when the image already exists (a second run in the same CI run, or on the same
 # machine, costs nothing). --force rebuilds it. Runs as root (debootstrap needs it).
 # Not for production: it carries only bookworm's release packages (no security updates applied).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # shellcheck source=containers/env.sh source-path=SCRIPTDIR
-source hack/containers/env.sh
+source hack/images/containers/env.sh
 
 # The tag carries this script's hash: a changed recipe makes a new image instead of reusing one.
-recipe=$(sha256sum hack/make-base-image.sh | cut -c1-12)
+recipe=$(sha256sum hack/images/make-base-image.sh | cut -c1-12)
 IMAGE=${BASE_IMAGE_NAME:-localhost/techcommerce/python-base:3.11-bookworm-$recipe}
 
 if [ "${1:-}" != "--force" ] && podman image exists "$IMAGE"; then
