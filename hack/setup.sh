@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make run` and `make test` need on a fresh machine, installed only when missing:
-# the virtualenv with pinned Python packages, then each area's system tools (hack/deps/*.sh).
+# the virtualenv with pinned Python packages, then each area's system tools (hack/dev/deps/*.sh).
 # Safe to run again: a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ STAMP=$VENV/.requirements.sha256
 
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "setup: installing PostgreSQL server binaries"
-  hack/deps/apt-install.sh postgresql
+  hack/dev/deps/apt-install.sh postgresql
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -26,7 +26,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
 fi
 
 if [ "${1:-}" != "--run-only" ]; then
-  for script in hack/deps/*.sh; do
+  for script in hack/dev/deps/*.sh; do
     [ "$(basename "$script")" = apt-install.sh ] && continue
     "$script"
   done

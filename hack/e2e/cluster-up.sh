@@ -17,7 +17,7 @@ if [ -n "$E2E_RUN" ] && [ -d "$E2E_RUN" ]; then
   die "an e2e cluster is already up ($E2E_RUN): hack/e2e/cluster-down.sh first"
 fi
 for tool in containerd runc ipset conntrack docker-registry skopeo openssl; do
-  command -v "$tool" >/dev/null || die "$tool is missing: hack/e2e/run.sh installs it (hack/deps/apt-install.sh)"
+  command -v "$tool" >/dev/null || die "$tool is missing: hack/e2e/run.sh installs it (hack/dev/deps/apt-install.sh)"
 done
 if [ ! -f "$KUBE_BIN/.complete" ] || [ ! -f "$ETCD_BIN/.complete" ]; then
   die "binaries missing: hack/e2e/build-binaries.sh"

@@ -49,7 +49,7 @@ stage() {
 [ "$(id -u)" -eq 0 ] || die "make e2e needs root (network namespace, mounts, cgroups)"
 
 install_deps() {
-  hack/deps/apt-install.sh containerd runc containernetworking-plugins docker-registry skopeo \
+  hack/dev/deps/apt-install.sh containerd runc containernetworking-plugins docker-registry skopeo \
     podman buildah debootstrap conntrack iptables ipset curl openssl chromium chromium-driver
   hack/setup.sh
 }

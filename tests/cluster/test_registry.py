@@ -72,7 +72,7 @@ def test_cluster_up_patches_the_triggers_registry_after_applying_them(plan: Plan
 
 
 def _render(resources: Path, sample: str) -> dict[str, Any]:
-    assert VALIDATOR.is_file(), f"{VALIDATOR} missing: run hack/deps/tekton.sh"
+    assert VALIDATOR.is_file(), f"{VALIDATOR} missing: run hack/dev/deps/tekton.sh"
     proc = subprocess.run(
         [
             str(VALIDATOR),

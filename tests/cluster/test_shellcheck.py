@@ -28,7 +28,7 @@ def test_the_script_finder_sees_every_kind_of_script():
 
 def test_shellcheck_passes_on_every_shell_script():
     shellcheck = shutil.which("shellcheck")
-    assert shellcheck, "shellcheck missing: hack/deps/cluster.sh installs it"
+    assert shellcheck, "shellcheck missing: hack/dev/deps/cluster.sh installs it"
     scripts = shell_scripts()
     failing = {}
     for script in scripts:

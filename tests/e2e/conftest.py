@@ -1,7 +1,7 @@
 """The whole shop as a person meets it: the three services as real processes (`python -m ...`)
 on a real, seeded PostgreSQL, driven by a real headless Chromium through chromedriver.
 
-Chromium and chromedriver are Debian's (hack/deps/frontend.sh installs them); selenium talks to
+Chromium and chromedriver are Debian's (hack/dev/deps/frontend.sh installs them); selenium talks to
 /usr/bin/chromedriver directly, so nothing is downloaded at test time. Screenshots of the main
 pages land in test-artifacts/e2e/ (gitignored) for a person to look at.
 """
@@ -138,7 +138,7 @@ def screenshot():
 @pytest.fixture(scope="session")
 def accessibility():
     """Run axe-core's WCAG 2 A/AA rules on the current page; the violations found."""
-    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run hack/deps/frontend.sh"
+    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run hack/dev/deps/frontend.sh"
     source = AXE_SCRIPT.read_text()
 
     def violations(driver: webdriver.Chrome) -> list[str]:

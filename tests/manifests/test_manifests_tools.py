@@ -4,7 +4,7 @@
   and the newest the pinned kubernetes-validate knows;
 - checkov: zero failed checks; every skip is an inline annotation that gives its reason;
 - hadolint on the Dockerfile: no finding at all (no ignores).
-Both tools live in their own venvs under .venv-tools/ (hack/deps/manifests.sh installs them).
+Both tools live in their own venvs under .venv-tools/ (hack/dev/deps/manifests.sh installs them).
 Each tool is also shown a broken manifest, so a tool that silently checks nothing fails here.
 """
 
@@ -29,7 +29,7 @@ def newest_kubernetes() -> str:
         "lib/python3*/site-packages/kubernetes_validate/kubernetes-json-schema/v*-local-strict"
     )
     versions = [tuple(int(x) for x in re.findall(r"\d+", p.name)[:2]) for p in schemas]
-    assert versions, "kubernetes-validate ships no schemas: run hack/deps/manifests.sh"
+    assert versions, "kubernetes-validate ships no schemas: run hack/dev/deps/manifests.sh"
     major, minor = max(versions)
     return f"{major}.{minor}"
 

@@ -74,7 +74,7 @@ def kustomize_command() -> list[str]:
     local = ROOT / ".venv-tools" / "bin" / "kustomize"
     if local.exists():
         return [str(local), "build"]
-    raise AssertionError("no kubectl or kustomize: run hack/deps/monitoring.sh")
+    raise AssertionError("no kubectl or kustomize: run hack/dev/deps/monitoring.sh")
 
 
 def free_port() -> int:

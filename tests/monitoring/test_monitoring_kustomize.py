@@ -205,9 +205,9 @@ def test_services_select_their_pods(rendered):
 
 def test_rendered_manifests_match_the_kubernetes_schemas(tmp_path):
     """Strict schema validation (unknown fields fail) with kubernetes-validate, which
-    hack/deps/manifests.sh installs into .venv-tools for the manifest tests."""
+    hack/dev/deps/manifests.sh installs into .venv-tools for the manifest tests."""
     validator = ROOT / ".venv-tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
-    assert validator.exists(), "run hack/setup.sh (hack/deps/manifests.sh installs it)"
+    assert validator.exists(), "run hack/setup.sh (hack/dev/deps/manifests.sh installs it)"
     result = run([*kustomize_command(), str(MONITORING / "kubernetes")])
     assert result.returncode == 0, result.stdout
     rendered = tmp_path / "monitoring.yaml"

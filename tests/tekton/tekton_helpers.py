@@ -14,7 +14,7 @@ TOOLS = ROOT / ".venv-tools"
 VALIDATOR = ROOT / "hack" / "tekton-validate"  # the command: builds the Go binary when needed
 GO_VALIDATOR = ROOT / "hack" / "tools" / "tekton-validate"  # the validator's Go module
 TEKTON_LINT = TOOLS / "tekton-lint" / "node_modules" / ".bin" / "tekton-lint"
-MISSING = "missing: run hack/deps/tekton.sh (make test runs it)"
+MISSING = "missing: run hack/dev/deps/tekton.sh (make test runs it)"
 
 
 def go_env() -> dict[str, str]:

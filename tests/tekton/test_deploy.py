@@ -47,7 +47,7 @@ def deploy(source: Path, action: str, *args: str, **env: str):
         env={
             "SOURCE_DIR": str(source),
             "KUBERNETES_SERVICE_HOST": "",
-            # where hack/deps/tekton.sh puts kustomize on a machine without kubectl
+            # where hack/dev/deps/tekton.sh puts kustomize on a machine without kubectl
             "PATH": f"{TOOLS / 'bin'}:{os.environ['PATH']}",
             **env,
         },

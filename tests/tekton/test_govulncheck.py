@@ -1,6 +1,6 @@
 """The project's Go code (hack/tools/tekton-validate) is built with the patched toolchain its go.mod
 names and has no reachable known vulnerability, by govulncheck against the offline database
-hack/deps/tekton.sh builds from the golang.org/x/vulndb module (no network: GOPROXY=off).
+hack/dev/deps/tekton.sh builds from the golang.org/x/vulndb module (no network: GOPROXY=off).
 
 A reachable finding fails the test unless ALLOWLIST names it with the reason it does not apply;
 an allowlisted ID that is no longer found fails too, so the list stays true."""
@@ -18,7 +18,7 @@ from tekton.tekton_helpers import GO_VALIDATOR, TOOLS, go_env, run
 GOVULNCHECK = TOOLS / "bin" / "govulncheck"
 VULNDB = TOOLS / "vulndb"
 ALLOWLIST = GO_VALIDATOR / "govulncheck-allowlist.txt"
-MISSING = "missing: run hack/deps/tekton.sh (make test runs it)"
+MISSING = "missing: run hack/dev/deps/tekton.sh (make test runs it)"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import re
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -278,7 +277,7 @@ def listener():
 
 
 def send_webhook(*args, **env):
-    return run([sys.executable, ROOT / "hack" / "send-webhook", *args], env=env)
+    return run([ROOT / "hack" / "send-webhook", *args], env=env)
 
 
 def test_send_webhook_sends_a_delivery_triggers_accepts(validator, listener, tmp_path):

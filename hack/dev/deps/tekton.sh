@@ -14,7 +14,7 @@
 #     clone (${TECHCOMMERCE_CACHE:-$HOME/.cache/techcommerce}/vulndb/VERSION), so fresh clones
 #     reuse it; .venv-tools/vulndb points at it. tests/tekton/test_govulncheck.py runs the scan.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 TOOLS=.venv-tools
 CACHE=${TECHCOMMERCE_CACHE:-$HOME/.cache/techcommerce}
@@ -29,7 +29,7 @@ missing=()
 for cmd in jq git shellcheck; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
-[ ${#missing[@]} -eq 0 ] || hack/deps/apt-install.sh "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || hack/dev/deps/apt-install.sh "${missing[@]}"
 
 mkdir -p "$TOOLS/bin"
 if ! kubectl kustomize --help >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1 &&

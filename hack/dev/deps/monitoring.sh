@@ -4,13 +4,13 @@
 # `kubectl kustomize` renders monitoring/kubernetes; when neither kubectl nor kustomize is on the
 # PATH, kustomize is built from its Go module into .venv-tools/bin.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 missing=()
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
-  hack/deps/apt-install.sh "${missing[@]}"
+  hack/dev/deps/apt-install.sh "${missing[@]}"
 fi
 
 if ! command -v kubectl >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1 \
