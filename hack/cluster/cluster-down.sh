@@ -3,8 +3,8 @@
 #
 # Usage: hack/cluster-down [--dry-run] [--purge] [--help]
 #   --dry-run  print every command (one per line, prefixed "+ ") and run none of them
-#   --purge    also delete the generated secret files: .cluster/ (webhook secret, registry
-#              credentials) and manifests/overlays/{staging,production}/secrets/. Without it
+#   --purge    also delete the generated secret files, all in .cluster/ (webhook secret, registry
+#              credentials, the environments' Secrets in .cluster/secrets/). Without it
 #              they are kept, so a new cluster-up reuses the same values.
 # Environment: CLUSTER_NAME (default: techcommerce), CONTAINER_ENGINE (docker or podman).
 # Safe to run again: what is already gone is skipped.
@@ -71,7 +71,7 @@ fi
 
 if [ "$PURGE" = 1 ]; then
   step "Generated secret files"
-  run rm -rf .cluster manifests/overlays/staging/secrets manifests/overlays/production/secrets
+  run rm -rf .cluster
 else
-  note "kept .cluster/ and the overlays' secrets/ (remove them with --purge)"
+  note "kept the generated secrets in .cluster/ (remove them with --purge)"
 fi

@@ -214,15 +214,17 @@ create_secret_once() {
 
 create_secrets() {
   step "Secrets (generated once, never printed)"
-  # Database password, admin token, session secret: env files the overlays' secretGenerators
-  # read (gitignored, mode 0600). Kept when present: PostgreSQL keeps its first password.
+  # The environments' Secrets (database passwords, tokens, session secret): env files and the
+  # Component that makes them Secrets, in .cluster/secrets/ENV (gitignored, mode 0600), which
+  # manifests/deploy/* compose with the overlays. Kept when present: PostgreSQL keeps its first
+  # password.
   run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
-  # The CD pipeline renders the overlays in the cluster: it reads the same files from these
-  # Secrets (workspaces staging-secrets / production-secrets, see tekton/runs/cd-run.yaml).
+  # The CD pipeline renders manifests/deploy/ENV in the cluster: it reads the same files from
+  # these Secrets (workspaces staging-secrets / production-secrets, see tekton/runs/cd-run.yaml).
   create_secret_once techcommerce-ci generic techcommerce-staging-overlay \
-    --from-file="$STAGING/secrets"
+    --from-file="$STATE_DIR/secrets/staging"
   create_secret_once techcommerce-ci generic techcommerce-production-overlay \
-    --from-file="$PRODUCTION/secrets"
+    --from-file="$STATE_DIR/secrets/production"
   # Webhook secret (Tekton Triggers checks the signature of incoming webhooks with it) and push
   # credentials for the in-cluster registry (the CD pipeline's docker-config workspace).
   run hack/cluster/new-secret-file.sh "$STATE_DIR/webhook-secret" 32
@@ -266,7 +268,7 @@ install_monitoring() {
 
 deploy_staging() {
   step "Staging (manifests/overlays/staging, images from the local registry)"
-  kubectl_ apply -k manifests/overlays/kind
+  kubectl_ apply -k manifests/deploy/kind # manifests/overlays/kind + the staging Secrets
   kubectl_ rollout status --namespace techcommerce-staging statefulset/postgres --timeout=300s
   kubectl_ wait --namespace techcommerce-staging --for=condition=Complete job/migrate --timeout=300s
   local name

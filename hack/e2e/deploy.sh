@@ -60,14 +60,16 @@ create_secrets() {
   run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
 }
 
-# The overlay this cluster applies: the staging overlay unchanged, images by digest.
+# The overlay this cluster applies: the staging overlay with its Secrets (manifests/deploy/staging,
+# as on kind) unchanged, images by digest.
 push_images() {
   step "Images -> $E2E_REGISTRY (by digest)"
   local overlay=$E2E_RUN/staging service digest relative
   run mkdir -p "$overlay"
-  relative=$(realpath --relative-to="$overlay" "$REPO/$STAGING" 2>/dev/null || echo "$REPO/$STAGING")
+  relative=$(realpath --relative-to="$overlay" "$REPO/manifests/deploy/staging" 2>/dev/null ||
+    echo "$REPO/manifests/deploy/staging")
   {
-    echo "# Written by hack/e2e/deploy.sh: $STAGING with the images of this e2e cluster."
+    echo "# Written by hack/e2e/deploy.sh: manifests/deploy/staging with the images of this e2e cluster."
     echo "apiVersion: kustomize.config.k8s.io/v1beta1"
     echo "kind: Kustomization"
     echo "resources:"

@@ -7,9 +7,10 @@
 # What a deploy does, in order:
 #   1. release = the images recorded for the current release, with the given images on top
 #      (only changed services are built, but every Deployment must stay pinned by digest);
-#   2. render manifests/overlays/ENV through a wrapper kustomization whose `images:` entries are
-#      exactly what `kustomize edit set image NAME=REF@DIGEST` writes, so the overlay in the
-#      checkout is never edited; check every TechCommerce image in the output is digest-pinned;
+#   2. render manifests/deploy/ENV (the overlay and the environment's generated Secrets) through
+#      a wrapper kustomization whose `images:` entries are exactly what `kustomize edit set image
+#      NAME=REF@DIGEST` writes, so the overlay in the checkout is never edited; check every
+#      TechCommerce image in the output is digest-pinned;
 #   3. pick the mode: SIMULATE=true, or SIMULATE=auto with no credentials (no kubeconfig file and
 #      not in a cluster) or a cluster that cannot be reached -> SIMULATED: print the commands and
 #      the rendered manifests, change nothing (and succeed);
@@ -21,13 +22,15 @@
 # deploys its images the same way, recording a new release with "action": "rollback".
 #
 # Environment:
-#   ENVIRONMENT      staging | production (namespace techcommerce-ENV, overlay manifests/overlays/ENV)
+#   ENVIRONMENT      staging | production (namespace techcommerce-ENV, manifests/deploy/ENV)
 #   SOURCE_DIR       the checkout holding manifests/ (default .)
 #   SIMULATE         auto | true | false (default auto; false fails when the cluster is unreachable)
 #   KUBECONFIG_FILE  kubeconfig for a remote cluster (optional; else the in-cluster service account)
-#   OVERLAY_SECRETS_DIR  files for the overlay's secretGenerator (postgres.env, admin-token.env,
-#                    frontend-session.env: never in git), copied to OVERLAY/secrets/ before
-#                    rendering; from the Task's optional overlay-secrets workspace
+#   OVERLAY_SECRETS_DIR  the environment's generated Secrets, never in git: what
+#                    `hack/gen-secrets.sh manifests/overlays/ENV` writes in .cluster/secrets/ENV
+#                    (the *.env files and kustomization.yaml, the Component that makes them
+#                    Secrets), copied there in SOURCE_DIR before rendering; from the Task's
+#                    optional overlay-secrets workspace (unbound: they must be in SOURCE_DIR)
 #   KUBECONFIG_BOUND, KUBECONFIG_DIR   from the Task's optional kubeconfig workspace: when bound,
 #                    KUBECONFIG_FILE is KUBECONFIG_DIR/kubeconfig
 #   COMMIT, PIPELINE_RUN   recorded with the release
@@ -77,8 +80,8 @@ case "$ENVIRONMENT" in staging | production) ;; *) die "ENVIRONMENT must be stag
 case "$SIMULATE" in auto | true | false) ;; *) die "SIMULATE must be auto, true or false" 2 ;; esac
 NAMESPACE=techcommerce-$ENVIRONMENT
 SOURCE_DIR=$(cd "$SOURCE_DIR" && pwd)
-OVERLAY=manifests/overlays/$ENVIRONMENT
-[ -f "$SOURCE_DIR/$OVERLAY/kustomization.yaml" ] || die "no kustomization at $SOURCE_DIR/$OVERLAY"
+DEPLOYMENT=manifests/deploy/$ENVIRONMENT
+[ -f "$SOURCE_DIR/$DEPLOYMENT/kustomization.yaml" ] || die "no kustomization at $SOURCE_DIR/$DEPLOYMENT"
 result RESULT_SMOKE_TEST skipped
 result RESULT_MODE none
 
@@ -202,22 +205,26 @@ else
 fi
 
 # ---- render ------------------------------------------------------------------------------
+secrets="$SOURCE_DIR/.cluster/secrets/$ENVIRONMENT"
 if [ -n "${OVERLAY_SECRETS_DIR:-}" ] && [ -d "$OVERLAY_SECRETS_DIR" ]; then
-  mkdir -p "$SOURCE_DIR/$OVERLAY/secrets"
-  chmod 0700 "$SOURCE_DIR/$OVERLAY/secrets"
-  for f in "$OVERLAY_SECRETS_DIR"/*.env; do
+  (umask 077 && mkdir -p "$secrets")
+  for f in "$OVERLAY_SECRETS_DIR"/*.env "$OVERLAY_SECRETS_DIR"/kustomization.yaml; do
     [ -f "$f" ] || continue
-    (umask 077 && cp "$f" "$SOURCE_DIR/$OVERLAY/secrets/")
+    (umask 077 && cp "$f" "$secrets/")
   done
 fi
+[ -f "$secrets/kustomization.yaml" ] ||
+  die "no Secrets for $ENVIRONMENT: bind the overlay-secrets workspace to a Secret made from
+.cluster/secrets/$ENVIRONMENT/ (all its files, kustomization.yaml included) after
+hack/gen-secrets.sh manifests/overlays/$ENVIRONMENT (tekton/README.md, Install)"
 work="$SOURCE_DIR/.deploy/$ENVIRONMENT"
 mkdir -p "$work"
 {
-  echo "# Written by tekton/scripts/deploy.sh: $OVERLAY with images pinned by digest."
+  echo "# Written by tekton/scripts/deploy.sh: $DEPLOYMENT with images pinned by digest."
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
   echo "kind: Kustomization"
   echo "resources:"
-  echo "  - ../../$OVERLAY"
+  echo "  - ../../$DEPLOYMENT"
   echo "images:"
   for svc in "${SERVICES_ALL[@]}"; do
     ref=${release[$svc]:-}
@@ -235,7 +242,7 @@ else
   render=(kustomize build "$work")
 fi
 (umask 077 && "${render[@]}" >"$rendered") ||
-  die "kustomize could not render $OVERLAY (secret files missing? see OVERLAY_SECRETS_DIR)"
+  die "kustomize could not render $DEPLOYMENT (a Secret's env file missing? see OVERLAY_SECRETS_DIR)"
 
 # Every TechCommerce image must be pinned by digest: an unpinned one means this environment has
 # no recorded image for that service yet (first deployment: run the cd pipeline with services=all).

@@ -193,9 +193,9 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
 
 
 def render_staging_bootstrap(tmp: Path) -> list[dict[str, Any]]:
-    """Render manifests/overlays/kind in a copy of the repository, with freshly generated secret
-    files (they are gitignored, so a clean clone has none; the bootstrap generates them the same
-    way)."""
+    """Render manifests/deploy/kind (the kind overlay + the staging Secrets) in a copy of the
+    repository, with freshly generated secret files (they are gitignored in .cluster/secrets, so
+    a clean clone has none; the bootstrap generates them the same way)."""
     shutil.copytree(REPO / "manifests", tmp / "manifests", ignore=shutil.ignore_patterns("secrets"))
     subprocess.run(
         ["bash", str(REPO / "hack" / "gen-secrets.sh"), str(tmp / "manifests/overlays/staging")],
@@ -203,7 +203,7 @@ def render_staging_bootstrap(tmp: Path) -> list[dict[str, Any]]:
         capture_output=True,
         timeout=30,
     )
-    return kustomize(tmp / "manifests" / "overlays" / "kind")
+    return kustomize(tmp / "manifests" / "deploy" / "kind")
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[s
     args = cmd.kubectl
     if "-k" in args:
         directory = args[args.index("-k") + 1]
-        if directory == "manifests/overlays/kind":
+        if directory == "manifests/deploy/kind":
             return staging
         if directory in REMOTE_KUSTOMIZATIONS:
             return None

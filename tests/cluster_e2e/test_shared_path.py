@@ -50,7 +50,7 @@ def plan(*command: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> 
 
 def normalise(step: str, e2e_overlay: str) -> str:
     return step.replace(f"apply -k {e2e_overlay}", "apply -k STAGING").replace(
-        "apply -k manifests/overlays/kind", "apply -k STAGING"
+        "apply -k manifests/deploy/kind", "apply -k STAGING"
     )
 
 
@@ -173,7 +173,7 @@ def without_image_references(obj: dict) -> tuple[dict, list[str]]:
 def test_the_staging_overlay_is_the_same_but_for_image_references(
     copy: Path, e2e_overlay: Path, plans
 ):
-    kind = render(copy / "manifests/overlays/kind")
+    kind = render(copy / "manifests/deploy/kind")
     e2e = render(e2e_overlay / "staging")
     assert set(e2e) == set(kind)
     for key, obj in kind.items():

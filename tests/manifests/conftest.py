@@ -1,4 +1,5 @@
-"""Fixtures for the manifest tests: every overlay rendered once per session."""
+"""Fixtures for the manifest tests: what a deploy of each environment applies
+(manifests/deploy/ENV: the overlay and its generated Secrets), rendered once per session."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from manifests.manifest_lib import Rendered, copy_manifests, kustomize, overlay_names
+from manifests.manifest_lib import ENVIRONMENTS, Rendered, copy_manifests, kustomize
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +21,12 @@ def rendered_all(manifests_copy: Path) -> dict[str, Rendered]:
     out.mkdir()
     return {
         name: Rendered.from_text(
-            name, out / f"{name}.yaml", kustomize(manifests_copy / "overlays" / name)
+            name, out / f"{name}.yaml", kustomize(manifests_copy / "deploy" / name)
         )
-        for name in overlay_names()
+        for name in ENVIRONMENTS
     }
 
 
-@pytest.fixture(params=overlay_names())
+@pytest.fixture(params=ENVIRONMENTS)
 def rendered(request: pytest.FixtureRequest, rendered_all: dict[str, Rendered]) -> Rendered:
     return rendered_all[request.param]

@@ -1,8 +1,10 @@
 """Render the kustomize overlays and read the rendered objects (shared by tests/manifests).
 
-Rendering works on a copy of manifests/ in a temporary directory: hack/gen-secrets.sh writes the
-overlay's secret env files there, exactly as a user does before `kubectl apply -k`, and the real
-tree stays untouched.
+Rendering works on a copy of manifests/ in a temporary directory, as a clean checkout has it (the
+files git tracks or would add, nothing ignored). The policy and the validators check what a deploy
+applies, manifests/deploy/ENV (the overlay and its Secrets): hack/gen-secrets.sh writes the
+Secrets into the copy's .cluster/secrets/ENV, exactly as a user does before `kubectl apply -k`,
+and the real tree stays untouched.
 """
 
 from __future__ import annotations
@@ -38,28 +40,72 @@ SERVICES = {
 }
 
 
+# The environments (namespace techcommerce-ENV each). The other overlays are variants of one of
+# them for a local cluster (kind: staging with the local registry's images).
+ENVIRONMENTS = ("production", "staging")
+
+
 def overlay_names() -> list[str]:
     return sorted(p.parent.name for p in (MANIFESTS / "overlays").glob("*/kustomization.yaml"))
 
 
-def kustomize(directory: Path) -> str:
-    result = subprocess.run(
+def deploy_names() -> list[str]:
+    return sorted(p.parent.name for p in (MANIFESTS / "deploy").glob("*/kustomization.yaml"))
+
+
+def secrets_of(deploy: str, manifests: Path = MANIFESTS) -> str:
+    """The environment whose generated Secrets manifests/deploy/DEPLOY composes: the one
+    component it names, .cluster/secrets/ENV."""
+    kustomization = yaml.safe_load(
+        (manifests / "deploy" / deploy / "kustomization.yaml").read_text()
+    )
+    [component] = kustomization["components"]
+    assert Path(component).parent.parts[-2:] == (".cluster", "secrets"), component
+    return Path(component).name
+
+
+def run_kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
+
+
+def kustomize(directory: Path) -> str:
+    result = run_kustomize(directory)
     assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return result.stdout
 
 
-def copy_manifests(destination: Path) -> Path:
-    """A copy of manifests/ without any local secret files, with freshly generated ones."""
-    target = destination / "manifests"
-    shutil.copytree(MANIFESTS, target, ignore=shutil.ignore_patterns("secrets"))
-    overlays = sorted(str(p.parent) for p in (target / "overlays").glob("*/kustomization.yaml"))
+def clean_manifests(destination: Path) -> Path:
+    """destination/manifests as a fresh clone has it: the files git tracks or would add (so
+    work not yet committed counts), never an ignored one such as a generated secret."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "manifests"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return destination / "manifests"
+
+
+def gen_secrets(*overlays: Path) -> None:
     subprocess.run(
-        [str(REPO / "hack" / "gen-secrets.sh"), *overlays],
+        [str(REPO / "hack" / "gen-secrets.sh"), *map(str, overlays)],
         check=True,
         capture_output=True,
     )
+
+
+def copy_manifests(destination: Path) -> Path:
+    """A clean copy of manifests/ whose every environment has freshly generated Secrets (in
+    destination/.cluster/secrets/ENV), so manifests/deploy/ENV renders."""
+    target = clean_manifests(destination)
+    gen_secrets(*(target / "overlays" / name for name in ENVIRONMENTS))
     return target
 
 

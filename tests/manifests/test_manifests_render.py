@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from manifests.manifest_lib import MANIFESTS, REPO, SERVICES, Rendered, kustomize, overlay_names
+from manifests.manifest_lib import (
+    ENVIRONMENTS,
+    MANIFESTS,
+    REPO,
+    SERVICES,
+    Rendered,
+    clean_manifests,
+    deploy_names,
+    gen_secrets,
+    kustomize,
+    overlay_names,
+    run_kustomize,
+    secrets_of,
+)
 
 NAMESPACES = {"staging": "techcommerce-staging", "production": "techcommerce-production"}
 # Per environment: Deployment replicas (None = owned by the HPA) and product-api HPA bounds.
@@ -17,8 +32,14 @@ SIZES = {
 }
 
 
-def test_the_overlays_are_staging_and_production() -> None:
-    assert overlay_names() == ["production", "staging"]
+def test_the_environments_are_staging_and_production_and_every_overlay_has_a_deploy() -> None:
+    assert set(ENVIRONMENTS) == {"production", "staging"} <= set(overlay_names())
+    assert deploy_names() == overlay_names()
+    for name in overlay_names():
+        assert secrets_of(name) in ENVIRONMENTS
+        assert yaml.safe_load((MANIFESTS / "deploy" / name / "kustomization.yaml").read_text())[
+            "resources"
+        ] == [f"../../overlays/{name}"]
 
 
 def test_every_namespaced_object_lands_in_the_overlay_namespace(rendered: Rendered) -> None:
@@ -127,8 +148,8 @@ def test_no_overlay_sets_replicas_of_an_autoscaled_workload(rendered: Rendered) 
     )
 
 
-# hack/gen-secrets.sh's files (OVERLAY/secrets/<name>.env); each is the Secret of the same name,
-# except postgres.env, which is postgres-credentials.
+# hack/gen-secrets.sh's files (.cluster/secrets/ENV/<name>.env); each is the Secret of the same
+# name, except postgres.env, which is postgres-credentials.
 SECRET_FILES = (
     "postgres",
     "product-api-database",
@@ -137,6 +158,7 @@ SECRET_FILES = (
     "admin-token",
     "frontend-session",
 )
+SECRET_NAMES = ("postgres-credentials", *SECRET_FILES[1:])
 
 
 def test_environments_differ_in_config_and_secrets(rendered_all: dict[str, Rendered]) -> None:
@@ -151,7 +173,7 @@ def test_environments_differ_in_config_and_secrets(rendered_all: dict[str, Rende
         ]
         == "INFO"
     )
-    for secret in ("postgres-credentials", *SECRET_FILES[1:]):
+    for secret in SECRET_NAMES:
         a = staging.config_data("Secret", _generated(staging, "Secret", secret))
         b = production.config_data("Secret", _generated(production, "Secret", secret))
         assert a.keys() == b.keys()
@@ -185,58 +207,153 @@ def test_no_secret_value_is_committed() -> None:
                     pytest.fail(f"{path} commits a Secret object")
 
 
-def test_gen_secrets_keeps_existing_values(manifests_copy, tmp_path) -> None:
-    overlay = manifests_copy / "overlays" / "staging"
-    before = {p.name: p.read_text() for p in (overlay / "secrets").iterdir()}
-    assert set(before) == {f"{name}.env" for name in SECRET_FILES}
-    assert all((overlay / "secrets" / n).stat().st_mode & 0o077 == 0 for n in before)
-    subprocess.run(
-        [str(REPO / "hack" / "gen-secrets.sh"), str(overlay)], check=True, capture_output=True
+def _secret_dir(manifests: Path, environment: str) -> Path:
+    return manifests.parent / ".cluster" / "secrets" / environment
+
+
+def _secret_refs(objects: list[dict[str, Any]]) -> set[str]:
+    """Every Secret name a rendered object refers to (env, envFrom, volumes)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("secretKeyRef", "secretRef") and isinstance(value, dict):
+                    found.add(value["name"])
+                elif key == "secret" and isinstance(value, dict) and "secretName" in value:
+                    found.add(value["secretName"])
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(objects)
+    return found
+
+
+@pytest.fixture
+def clean(tmp_path) -> Path:
+    return clean_manifests(tmp_path)
+
+
+@pytest.mark.parametrize("overlay", overlay_names())
+def test_an_overlay_renders_in_a_clean_checkout_without_generated_files(clean, overlay):
+    """`kubectl kustomize manifests/overlays/ENV` works on a fresh clone: the overlay is the
+    application, which names its Secrets and holds none; only the deploy needs them, and it
+    says where they are missing."""
+    assert not (clean.parent / ".cluster").exists()
+    objects = [o for o in yaml.safe_load_all(kustomize(clean / "overlays" / overlay)) if o]
+    assert not [o for o in objects if o["kind"] == "Secret"]
+    assert _secret_refs(objects) == set(SECRET_NAMES)
+    deploy = run_kustomize(clean / "deploy" / overlay)
+    assert deploy.returncode != 0
+    assert f".cluster/secrets/{secrets_of(overlay)}" in deploy.stderr
+
+
+@pytest.mark.parametrize("name", overlay_names())
+def test_the_deploy_renders_once_gen_secrets_has_run(clean, name):
+    """After hack/gen-secrets.sh, manifests/deploy/NAME is the overlay plus its environment's six
+    Secrets, each named with the hash of its content, and every reference points at one."""
+    environment = secrets_of(name)
+    overlay = [o for o in yaml.safe_load_all(kustomize(clean / "overlays" / name)) if o]
+    gen_secrets(clean / "overlays" / environment)
+    secrets = _secret_dir(clean, environment)
+    assert sorted(p.name for p in secrets.iterdir()) == sorted(
+        ["kustomization.yaml", *(f"{n}.env" for n in SECRET_FILES)]
     )
-    after = {p.name: p.read_text() for p in (overlay / "secrets").iterdir()}
+    assert all((secrets / f"{n}.env").stat().st_mode & 0o077 == 0 for n in SECRET_FILES)
+    assert secrets.stat().st_mode & 0o077 == 0
+    deployed = [o for o in yaml.safe_load_all(kustomize(clean / "deploy" / name)) if o]
+    generated = {o["metadata"]["name"]: o for o in deployed if o["kind"] == "Secret"}
+    assert sorted(n.rsplit("-", 1)[0] for n in generated) == sorted(SECRET_NAMES)
+    assert _secret_refs(deployed) == set(generated)
+    for secret in generated.values():
+        assert secret["metadata"]["namespace"] == NAMESPACES[environment]
+        assert secret["metadata"]["labels"]["app.kubernetes.io/environment"] == environment
+    # Apart from the Secrets and the hashed names, the deploy is the overlay unchanged.
+    without_secrets = [o for o in deployed if o["kind"] != "Secret"]
+    assert len(without_secrets) == len(overlay)
+    assert {(o["kind"], o["metadata"]["name"]) for o in without_secrets} == {
+        (o["kind"], o["metadata"]["name"]) for o in overlay
+    }
+
+
+def test_a_changed_secret_rolls_exactly_the_workloads_that_use_it(clean):
+    """Rotation: a new value gives the Secret a new name, so the pod templates that use it
+    change (kubectl apply rolls them) and the others stay as they are."""
+    gen_secrets(clean / "overlays" / "staging")
+
+    def templates() -> dict[str, dict[str, Any]]:
+        text = kustomize(clean / "deploy" / "staging")
+        return {
+            o["metadata"]["name"]: o["spec"]["template"]
+            for o in yaml.safe_load_all(text)
+            if o and o["kind"] in ("Deployment", "StatefulSet", "Job")
+        }
+
+    before = templates()
+    (_secret_dir(clean, "staging") / "admin-token.env").write_text("ADMIN_TOKEN=" + "c" * 48 + "\n")
+    after = templates()
+    changed = sorted(name for name in before if before[name] != after[name])
+    assert changed == ["order-api", "product-api"]
+
+
+def test_gen_secrets_keeps_existing_values(manifests_copy) -> None:
+    secrets = _secret_dir(manifests_copy, "staging")
+    before = {p.name: p.read_text() for p in secrets.iterdir()}
+    assert set(before) == {"kustomization.yaml", *(f"{name}.env" for name in SECRET_FILES)}
+    gen_secrets(manifests_copy / "overlays" / "staging")
+    after = {p.name: p.read_text() for p in secrets.iterdir()}
     assert after == before
 
 
-def test_gen_secrets_completes_an_overlay_made_before_the_database_roles(manifests_copy) -> None:
-    """An overlay whose secrets predate the per-service database roles keeps its values and
-    gains the two role passwords, so an existing deployment upgrades with one re-run."""
-    secrets = manifests_copy / "overlays" / "staging" / "secrets"
+def test_gen_secrets_completes_an_environment_made_before_the_database_roles(clean) -> None:
+    """Secrets that predate the per-service database roles keep their values and gain the two
+    role passwords, so an existing deployment upgrades with one re-run."""
+    gen_secrets(clean / "overlays" / "staging")
+    secrets = _secret_dir(clean, "staging")
     for name in ("product-api-database.env", "order-api-database.env"):
         (secrets / name).unlink()
-    kept = {p.name: p.read_text() for p in secrets.iterdir()}
-    subprocess.run(
-        [str(REPO / "hack" / "gen-secrets.sh"), str(secrets.parent)],
-        check=True,
-        capture_output=True,
-    )
-    after = {p.name: p.read_text() for p in secrets.iterdir()}
+    kept = {p.name: p.read_text() for p in secrets.glob("*.env")}
+    gen_secrets(clean / "overlays" / "staging")
+    after = {p.name: p.read_text() for p in secrets.glob("*.env")}
     assert {k: after[k] for k in kept} == kept
     assert after["order-api-database.env"].startswith("ORDER_API_DB_PASSWORD=")
     assert after["product-api-database.env"].startswith("PRODUCT_API_DB_PASSWORD=")
 
 
-def test_an_overlay_without_generated_secrets_does_not_render(tmp_path) -> None:
-    """The secret files are not in git: rendering without hack/gen-secrets.sh must fail loudly."""
-    import shutil
-
-    copy = tmp_path / "manifests"
-    shutil.copytree(MANIFESTS, copy, ignore=shutil.ignore_patterns("secrets"))
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(copy / "overlays" / "staging")],
-        capture_output=True,
-        text=True,
-        check=False,
+def test_gen_secrets_moves_files_from_the_old_overlay_location_keeping_their_values(clean):
+    """Before .cluster/secrets/ENV, the files were in OVERLAY/secrets/: a re-run moves them to
+    the one location (PostgreSQL keeps its first password, so the values must survive)."""
+    old = clean / "overlays" / "staging" / "secrets"
+    old.mkdir()
+    (old / "postgres.env").write_text(
+        "POSTGRES_USER=techcommerce\nPOSTGRES_PASSWORD=" + "a" * 48 + "\nPOSTGRES_DB=techcommerce\n"
     )
-    assert result.returncode != 0
-    assert "secrets/" in result.stderr
+    gen_secrets(clean / "overlays" / "staging")
+    assert not old.exists()
+    moved = (_secret_dir(clean, "staging") / "postgres.env").read_text()
+    assert "POSTGRES_PASSWORD=" + "a" * 48 in moved
 
 
-def test_digest_pin_as_the_deploy_pipeline_sets_it(manifests_copy, tmp_path) -> None:
-    """`kustomize edit set image NAME=REGISTRY/NAME@sha256:...` writes newName + digest entries."""
-    import shutil
+def test_gen_secrets_refuses_a_directory_that_is_not_an_overlay(tmp_path):
+    for bad in (tmp_path, REPO / "manifests" / "base"):
+        result = subprocess.run(
+            [str(REPO / "hack" / "gen-secrets.sh"), str(bad)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2, bad
+        assert "gen-secrets:" in result.stderr
+    assert not (tmp_path / ".cluster").exists()
 
-    copy = tmp_path / "manifests"
-    shutil.copytree(manifests_copy, copy)
+
+def test_digest_pin_as_the_deploy_pipeline_sets_it(clean) -> None:
+    """`kustomize edit set image NAME=REGISTRY/NAME@sha256:...` on the overlay writes newName +
+    digest entries, and the deploy (overlay + Secrets) carries them."""
+    copy = clean
+    gen_secrets(copy / "overlays" / "production")
     kustomization_path = copy / "overlays" / "production" / "kustomization.yaml"
     kustomization = yaml.safe_load(kustomization_path.read_text())
     digest = "sha256:" + "ab" * 32
@@ -245,7 +362,7 @@ def test_digest_pin_as_the_deploy_pipeline_sets_it(manifests_copy, tmp_path) -> 
         image["newName"] = f"registry.test/{image['name']}"
         image["digest"] = digest
     kustomization_path.write_text(yaml.safe_dump(kustomization))
-    objects = [o for o in yaml.safe_load_all(kustomize(copy / "overlays" / "production")) if o]
+    objects = [o for o in yaml.safe_load_all(kustomize(copy / "deploy" / "production")) if o]
     images = {
         c["image"]
         for o in objects

@@ -23,8 +23,7 @@ def ref(service: str, digit: str) -> str:
 
 @pytest.fixture
 def source(tmp_path) -> Path:
-    """A checkout-like directory: a copy of manifests/ with generated overlay secrets moved into
-    a separate directory (the overlay-secrets workspace), as in the cluster."""
+    """A checkout-like directory: a copy of manifests/ (no generated secrets in it)."""
     src = tmp_path / "src"
     shutil.copytree(ROOT / "manifests", src / "manifests", ignore=shutil.ignore_patterns("secrets"))
     return src
@@ -32,12 +31,13 @@ def source(tmp_path) -> Path:
 
 @pytest.fixture
 def secrets(tmp_path, source) -> dict[str, Path]:
+    """Per environment, what hack/gen-secrets.sh writes in .cluster/secrets/ENV, moved out of
+    the checkout into a separate directory (the overlay-secrets workspace), as in the cluster."""
     out = {}
     for env in ("staging", "production"):
-        overlay = source / "manifests" / "overlays" / env
-        run([ROOT / "hack" / "gen-secrets.sh", overlay], check=True)
+        run([ROOT / "hack" / "gen-secrets.sh", source / "manifests" / "overlays" / env], check=True)
         out[env] = tmp_path / f"secrets-{env}"
-        shutil.move(overlay / "secrets", out[env])
+        shutil.move(source / ".cluster" / "secrets" / env, out[env])
     return out
 
 
@@ -155,10 +155,18 @@ def test_simulation_without_history_warns_about_unpinned_services(source, secret
     assert f"image: {ref('product-api', 'a')}" in result.stdout
 
 
-def test_missing_secret_files_fail_the_render(source):
-    result = deploy(source, "deploy", *[ref(s, "a") for s in SERVICES], ENVIRONMENT="staging")
+def test_a_missing_secret_file_fails_the_render(source, secrets):
+    (secrets["staging"] / "admin-token.env").unlink()
+    result = deploy(
+        source,
+        "deploy",
+        *[ref(s, "a") for s in SERVICES],
+        ENVIRONMENT="staging",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
     assert result.returncode == 1
-    assert "could not render" in result.stderr
+    assert "could not render manifests/deploy/staging" in result.stderr
+    assert "admin-token.env" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -283,6 +291,51 @@ def test_undo_failed_restores_the_last_good_release(source, secrets, tmp_path):
     assert history[0]["commit"] == "good"
 
 
+def test_a_deploy_without_the_environments_secrets_says_where_they_come_from(source, secrets):
+    """Unbound workspace and nothing in the checkout, or a Secret made from the env files
+    alone (no Component to turn them into Secrets): refused before rendering, naming the fix."""
+    partial = secrets["staging"]
+    (partial / "kustomization.yaml").unlink()
+    for env in ({}, {"OVERLAY_SECRETS_DIR": str(partial)}):
+        result = deploy(
+            source, "deploy", *[ref(s, "a") for s in SERVICES], ENVIRONMENT="staging", **env
+        )
+        assert result.returncode == 1
+        assert "no Secrets for staging" in result.stderr
+        assert "hack/gen-secrets.sh manifests/overlays/staging" in result.stderr
+        assert "SIMULATED" not in result.stdout
+
+
+def test_the_secrets_are_rendered_with_hashed_names_that_the_workloads_use(source, secrets):
+    """The deploy renders manifests/deploy/ENV: the six generated Secrets, each named with the
+    hash of its content, and every workload refers to those names (so a new value rolls it)."""
+    result = deploy(
+        source,
+        "deploy",
+        *[ref(s, "a") for s in SERVICES],
+        ENVIRONMENT="staging",
+        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
+    )
+    assert result.returncode == 0, result.stderr
+    objects = [
+        o
+        for o in yaml.safe_load_all((source / ".deploy" / "staging" / "rendered.yaml").read_text())
+        if o
+    ]
+    names = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+    assert len(names) == 6 and all(n.rsplit("-", 1)[1].isalnum() for n in names)
+    refs = {
+        value["name"]
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet", "Job")
+        for c in o["spec"]["template"]["spec"]["containers"]
+        for source_ in [*c.get("envFrom", []), *(e.get("valueFrom", {}) for e in c.get("env", []))]
+        for key, value in source_.items()
+        if key in ("secretRef", "secretKeyRef")
+    }
+    assert refs == names
+
+
 def test_rollback_without_history_fails(source, secrets):
     result = deploy(
         source,
@@ -321,13 +374,15 @@ def rules_of(name: str) -> dict[tuple[str, str], set[str]]:
 
 
 def test_deployer_role_covers_exactly_what_the_overlays_apply(source, secrets):
-    """Least privilege: the deployer may change the kinds the overlays render (and nothing
-    else), read what `kubectl rollout status` follows, and call the smoke-test proxy."""
+    """Least privilege: the deployer may change the kinds a deploy renders (the overlay and its
+    Secrets, and nothing else), read what `kubectl rollout status` follows, and call the
+    smoke-test proxy."""
     kinds = set()
     for env in ("staging", "production"):
-        overlay = source / "manifests" / "overlays" / env
-        shutil.copytree(secrets[env], overlay / "secrets")
-        rendered = run(["kubectl", "kustomize", overlay], check=True).stdout
+        shutil.copytree(secrets[env], source / ".cluster" / "secrets" / env)
+        rendered = run(
+            ["kubectl", "kustomize", source / "manifests" / "deploy" / env], check=True
+        ).stdout
         kinds |= {d["kind"] for d in yaml.safe_load_all(rendered) if d}
     assert "Namespace" in kinds
     kinds.discard("Namespace")
