@@ -27,11 +27,13 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks print numbers (never timed tests): hack/bench/README.md
 bench:
 	hack/setup.sh --run-only
-	$(PY) hack/bench_product_api.py
-	$(PY) hack/bench_order_api.py
-	$(PY) hack/bench_frontend.py
+	$(PY) -m hack.bench.product_api
+	$(PY) -m hack.bench.order_api
+	$(PY) -m hack.bench.frontend
+	$(PY) -m hack.bench.replicas
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

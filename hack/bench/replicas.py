@@ -1,0 +1,68 @@
+"""How product-api's throughput grows with a second process on this machine.
+
+    make bench     # or: .venv/bin/python -m hack.bench.replicas [--seconds 10]
+
+GET /products/{id} over the 10,240 products, 32 connections, served first by one product-api
+process, then by two (two replicas behind a load balancer: one wrk per process, 16 connections
+each). Nothing is pinned here: the processes, PostgreSQL and wrk share both cores as the
+scheduler likes, the same way in both cases, so the difference is what a second process buys
+on a 2-core machine. Prints throughput, p99, the CPU us per request of the product-api
+processes and of PostgreSQL (the figures the sizing arithmetic in the README uses).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+
+from hack.bench.common import (
+    ADMIN_TOKEN,
+    Results,
+    arguments,
+    database,
+    prepare_database,
+    product_ids,
+    python_env,
+    random_paths,
+    role_url,
+    server,
+    wrk,
+)
+
+BOTH_CPUS = "0,1"
+
+
+def main() -> int:
+    args = arguments(__doc__)
+    with database(cpu=None) as db:
+        prepare_database(args, db.url)
+        script = random_paths("/products/%d", product_ids(db.url))
+        env = python_env(
+            args, DATABASE_URL=role_url(db.url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN
+        )
+        print(f"replicas benchmark: event loop {args.loop}, nothing pinned", flush=True)
+        results = Results()
+        with ExitStack() as stack:
+            argv = [sys.executable, "-m", "product_api"]
+            targets = [
+                stack.enter_context(server(f"product-api {n}", argv, env, cpu=BOTH_CPUS))
+                for n in (1, 2)
+            ]
+            wrk(targets, script, connections=8, seconds=3, cpu=None)  # warm both caches
+            for _ in range(args.repeats):
+                for count in (1, 2):
+                    run = wrk(
+                        targets[:count], script,
+                        connections=args.connections, seconds=args.seconds,
+                        database=db, cpu=None,
+                    )  # fmt: skip
+                    results.add(f"{count} product-api process(es) GET /products/{{id}}", run)
+    results.summary()
+    one, two = (f"{n} product-api process(es) GET /products/{{id}}" for n in (1, 2))
+    ratio, _ = results.ratio(two, one)
+    print(f"\ntwo processes serve {ratio:.2f}x the throughput of one on this machine")
+    return 1 if results.bad_answers() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
