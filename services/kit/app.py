@@ -6,10 +6,9 @@ from aiohttp import web
 
 from kit import health
 from kit.db import pool_context
-from kit.errors import error_middleware
 from kit.keys import METRICS, SERVICE_NAME, STATE
-from kit.metrics import HttpMetrics, metrics_handler, metrics_middleware
-from kit.request_id import request_id_middleware
+from kit.metrics import HttpMetrics, metrics_handler
+from kit.middleware import kit_middleware
 from kit.settings import DatabaseSettings, HttpSettings
 from kit.state import ServiceState
 
@@ -19,9 +18,8 @@ def create_base_app(
 ) -> web.Application:
     """An app with the kit's middlewares, probes and metrics; the service adds its routes."""
     app = web.Application(
-        # Outermost first: request id (every answer carries it), then metrics (they see the
-        # final status), then errors (every failure becomes the JSON shape).
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+        # One middleware: request id, metrics of the final status, the JSON error shape.
+        middlewares=[kit_middleware],
         client_max_size=http.max_body_bytes,
     )
     app[SERVICE_NAME] = service

@@ -75,7 +75,7 @@ class connection:  # lower case: used like a function, `async with db.connection
     """A pooled connection, or DatabaseUnavailable (503) within the acquire timeout.
 
     A class rather than a generator-based context manager: it runs on every request, and this
-    is the cheaper of the two (see hack/bench_product_api.py).
+    is the cheaper of the two (see hack/bench/product_api.py).
     """
 
     __slots__ = ("_app", "_conn", "_pool")
@@ -107,7 +107,7 @@ class transaction:  # lower case: used like a function, `async with db.transacti
     """One database transaction over a dict cursor; every error or cancellation rolls it back.
 
     Every statement costs a network round trip, which dominates the CPU cost of a request (see
-    hack/bench_order_api.py), so BEGIN is sent together with the first statement; COMMIT is sent
+    hack/bench/order_api.py), so BEGIN is sent together with the first statement; COMMIT is sent
     when the block ends without an error. A failed statement aborts the transaction on the
     server, and the exit sends ROLLBACK; a cancelled query closes the connection (aiopg), which
     rolls back on the server. (COMMIT deliberately does not travel with the last statement: the

@@ -2,13 +2,13 @@
 
     {"error": {"code": "not_found", "message": "product 7 does not exist", "details": null}}
 
-Handlers raise `ApiError` (or an aiohttp HTTPException, or a database error); the middleware turns
-all of them into that shape. A client never sees a stack trace or an HTML page.
+Handlers raise `ApiError` (or an aiohttp HTTPException, or a database error); the kit's
+middleware (kit.middleware) turns all of them into that shape with `response_for_error`. A client
+never sees a stack trace or an HTML page.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -105,32 +105,26 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
     return ApiError(exc.status, message, headers=headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Map every failure to the JSON shape; unknown exceptions become a logged 500."""
-    try:
-        return await handler(request)
-    except ApiError as err:
-        return error_response(err)
-    except web.HTTPException as exc:
-        if exc.status < 400:  # redirects and 304s are answers, not errors
-            raise
+def response_for_error(exc: Exception) -> web.Response:
+    """The JSON answer to a failure a handler raised (an HTTPException below 400 is an answer,
+    not a failure: the caller lets it through); anything unknown becomes a logged 500."""
+    if isinstance(exc, ApiError):
+        return error_response(exc)
+    if isinstance(exc, web.HTTPException):
         return error_response(_from_http_exception(exc))
-    except HttpProcessingError as exc:
+    if isinstance(exc, HttpProcessingError):
         # A body aiohttp cannot parse (a broken multipart part, bad chunking) is the client's.
         if 400 <= (exc.code or 0) < 500:
             return error_response(ApiError(exc.code, "the request could not be read"))
-        log.exception("unhandled error")
-        return error_response(ApiError(500, "internal error; quote the request id to support"))
-    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+    elif isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response(DatabaseUnavailable())
-    except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
+    elif isinstance(exc, psycopg2.DataError | psycopg2.IntegrityError):
         # The validation in kit.validation should stop every such value first; this is the net
         # under it, so a value the database refuses is the client's 409/422, never a 500.
         log.warning("database refused a value: %s (%s)", type(exc).__name__, exc.pgcode)
         return error_response(refused_value(exc))
-    except TimeoutError:
+    elif isinstance(exc, TimeoutError):
         log.warning("a dependency timed out")
         return error_response(
             ApiError(
@@ -139,8 +133,5 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         )
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("unhandled error")
-        return error_response(ApiError(500, "internal error; quote the request id to support"))
+    log.error("unhandled error", exc_info=exc)
+    return error_response(ApiError(500, "internal error; quote the request id to support"))

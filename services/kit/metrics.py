@@ -3,16 +3,15 @@
 Series carry `service` (which service), `route` (the route pattern, never the raw path, so ids
 cannot explode cardinality) and `status`. Probe and scrape endpoints are not counted.
 
-The per-request path is the hot one: it counts into plain dicts keyed by label tuples and
-observes latency straight into aioprometheus's histogram aggregators; the request counts and
-the in-flight gauge are copied into their aioprometheus collectors when /metrics is scraped.
-(aioprometheus validates and serialises the label dict on every call, which cost ~20 us per
-request in hack/bench_product_api.py.)
+kit.middleware calls `observe_request` for every counted request. That path is the hot one: it
+counts into plain dicts keyed by label tuples and observes latency straight into aioprometheus's
+histogram aggregators; the request counts and the in-flight gauge are copied into their
+aioprometheus collectors when /metrics is scraped. (aioprometheus validates and serialises the
+label dict on every call, which cost ~20 us per request in hack/bench/product_api.py.)
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +46,7 @@ class HttpMetrics:
         )
         self.in_flight = self.gauge("http_requests_in_flight", "HTTP requests being served.")
         self.in_flight_now = 0
-        self._request_counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self._request_counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)
         self._latencies: dict[tuple[str, str], aggregators.Histogram] = {}
         self._pool_gauges: tuple[Gauge, Gauge, Gauge] | None = None
         self._read_at_scrape: list[tuple[Counter | Gauge, Callable[[], float]]] = []
@@ -66,7 +65,7 @@ class HttpMetrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._request_counts[(method, route, str(status))] += 1
+        self._request_counts[(method, route, status)] += 1
         latency = self._latencies.get((method, route))
         if latency is None:
             latency = aggregators.Histogram(*LATENCY_BUCKETS)
@@ -77,7 +76,7 @@ class HttpMetrics:
     def publish(self, pool: Any = None) -> None:
         """Copy the hot-path tallies (and the pool's state) into the collectors before a scrape."""
         for (method, route, status), count in self._request_counts.items():
-            self.requests.set({"method": method, "route": route, "status": status}, count)
+            self.requests.set({"method": method, "route": route, "status": str(status)}, count)
         self.in_flight.set({}, self.in_flight_now)
         for collector, read in self._read_at_scrape:
             collector.set({}, read())
@@ -101,29 +100,6 @@ def route_label(request: web.Request) -> str:
     if resource is None:
         return UNMATCHED_ROUTE
     return resource.canonical
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Count and time every request; it wraps the error middleware, so it sees final statuses."""
-    if request.path in UNCOUNTED_PATHS:
-        return await handler(request)
-    metrics = request.app[METRICS]
-    metrics.in_flight_now += 1
-    started = time.perf_counter()
-    status = 500  # anything that escapes below is a server error
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:  # 304s and redirects pass through as exceptions
-        status = exc.status
-        raise
-    finally:
-        metrics.in_flight_now -= 1
-        metrics.observe_request(
-            request.method, route_label(request), status, time.perf_counter() - started
-        )
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

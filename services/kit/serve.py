@@ -5,7 +5,8 @@ Shutdown order (the whole budget fits Kubernetes' 30 s termination grace):
 2. keep serving for DRAIN_SECONDS, because kube-proxies and load balancers learn about the
    change only after a delay and still send requests to a terminating pod meanwhile;
 3. stop accepting, wait up to SHUTDOWN_TIMEOUT_SECONDS for in-flight requests to finish;
-4. run cleanup contexts (close the HTTP client and the database pool).
+4. run cleanup contexts (close the HTTP client and the database pool);
+5. write the access-log lines still waiting in their batch (kit.logging.AccessLogWriter).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from kit.keys import STATE
-from kit.logging import JsonAccessLogger, configure_logging
+from kit.logging import ACCESS_LOG, JsonAccessLogger, configure_logging
 from kit.settings import ConfigError, HttpSettings
 
 log = logging.getLogger("kit.serve")
@@ -46,6 +47,7 @@ async def serve(app: web.Application, http: HttpSettings, host: str = "0.0.0.0")
     await asyncio.sleep(http.drain_seconds)
     log.info("shutdown: closing listener, waiting for in-flight requests")
     await runner.cleanup()
+    ACCESS_LOG.flush()  # every request's access line is out before the process says it is done
     log.info("shutdown: done")
 
 
@@ -61,4 +63,15 @@ def run(
         print(f"{service}: configuration error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(service, settings.http.log_level)
-    asyncio.run(serve(build_app(settings), settings.http))
+    with asyncio.Runner(loop_factory=event_loop_factory(settings.http.event_loop)) as runner:
+        runner.run(serve(build_app(settings), settings.http))
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """EVENT_LOOP: uvloop (the default: libuv's loop, the usual partner of aiohttp in
+    production) or asyncio (the standard library's)."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop

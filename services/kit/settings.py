@@ -126,6 +126,7 @@ class HttpSettings:
     max_body_bytes: int
     drain_seconds: float
     shutdown_timeout_seconds: float
+    event_loop: str = "uvloop"
 
     @classmethod
     def from_env(cls, env: Env, *, default_port: int) -> HttpSettings:
@@ -135,6 +136,7 @@ class HttpSettings:
             max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             drain_seconds=env.float("DRAIN_SECONDS", 5.0, minimum=0, maximum=20),
             shutdown_timeout_seconds=env.float("SHUTDOWN_TIMEOUT_SECONDS", 15.0, minimum=1),
+            event_loop=env.choice("EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
         )
         # Kubernetes sends SIGKILL 30 s after SIGTERM: drain + in-flight wait + pool close must fit.
         if settings.drain_seconds + settings.shutdown_timeout_seconds > 28:
