@@ -10,7 +10,7 @@
 # imports it before the registry runs. Everything else is pushed to the in-cluster registry by
 # hack/e2e/deploy.sh (and cluster-up.sh for the add-ons).
 #
-# Usage: hack/e2e/build-images.sh [monitoring]
+# Usage: hack/e2e/build-images.sh [monitoring]   (no argument: every image; monitoring: only those)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -19,14 +19,16 @@ source hack/e2e/lib.sh
 source hack/images/containers/env.sh
 mkdir -p "$E2E_CACHE/images"
 
-# binary_image NAME DIR BINARY [USER]: import DIR/BINARY as localhost/techcommerce-e2e/NAME:<hash>
-# (tag = the binary's hash: a rebuilt binary makes a new image). Prints the image name.
+# binary_image NAME DIR BINARY: import DIR/BINARY as /bin/BINARY of localhost/techcommerce-e2e/NAME:<hash>
+# (tag = the binary's hash: a rebuilt binary makes a new image), user 65532, like the upstream
+# images' layout (/bin/prometheus: the workloads mount volumes at /prometheus, /alertmanager).
+# Prints the image name.
 binary_image() {
-  local name=$1 dir=$2 binary=$3 user=${4:-65532} image
-  image=localhost/techcommerce-e2e/$name:$(sha256sum "$dir/$binary" | cut -c1-16)
+  local name=$1 dir=$2 binary=$3 image
+  image=localhost/techcommerce-e2e/$name:$( (sha256sum "$dir/$binary" && echo bin) | sha256sum | cut -c1-16)
   if ! podman image exists "$image"; then
-    tar --owner=0 --group=0 --numeric-owner -C "$dir" -c "$binary" |
-      podman import --quiet --change "ENTRYPOINT [\"/$binary\"]" --change "USER $user" - "$image" >/dev/null
+    tar --owner=0 --group=0 --numeric-owner --transform 's|^|bin/|' -C "$dir" -c "$binary" |
+      podman import --quiet --change "ENTRYPOINT [\"/bin/$binary\"]" --change "USER 65532" - "$image" >/dev/null
   fi
   printf '%s\n' "$image"
 }
@@ -43,12 +45,22 @@ archive() {
   note "$name: $image"
 }
 
-if [ "${1:-}" = monitoring ]; then
+monitoring_images() {
+  local spec name dir binary image
   step "Monitoring images (Prometheus, Alertmanager, kube-state-metrics, node-exporter)"
-  archive "$(binary_image prometheus "$(e2e_bin "prometheus-$E2E_PROMETHEUS_VERSION")" prometheus)" prometheus
-  archive "$(binary_image alertmanager "$(e2e_bin "alertmanager-$E2E_ALERTMANAGER_VERSION")" alertmanager)" alertmanager
-  archive "$(binary_image kube-state-metrics "$(e2e_bin "kube-state-metrics-$KUBE_STATE_METRICS_VERSION")" kube-state-metrics)" kube-state-metrics
-  archive "$(binary_image node-exporter "$(e2e_bin "node-exporter-$NODE_EXPORTER_VERSION")" node_exporter)" node-exporter
+  # tagged NAME:e2e; hack/e2e/deploy.sh pushes them to the in-cluster registry by digest.
+  for spec in "prometheus prometheus-$E2E_PROMETHEUS_VERSION-kubernetes-sd prometheus" \
+    "alertmanager alertmanager-$E2E_ALERTMANAGER_VERSION alertmanager" \
+    "kube-state-metrics kube-state-metrics-$KUBE_STATE_METRICS_VERSION kube-state-metrics" \
+    "node-exporter node-exporter-$NODE_EXPORTER_VERSION node_exporter"; do
+    read -r name dir binary <<<"$spec"
+    image=$(binary_image "$name" "$(e2e_bin "$dir")" "$binary")
+    podman tag "$image" "localhost/techcommerce-e2e/$name:e2e"
+    note "$name: $image"
+  done
+}
+if [ "${1:-}" = monitoring ]; then
+  monitoring_images
   exit 0
 fi
 
@@ -80,3 +92,5 @@ if ! podman image exists "$postgres"; then
 fi
 podman tag "$postgres" localhost/techcommerce-e2e/postgres:e2e
 note "postgres: $postgres"
+
+monitoring_images

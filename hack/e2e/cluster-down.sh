@@ -51,6 +51,7 @@ if [ -n "$E2E_RUN" ] && [ -d "$E2E_RUN" ]; then
       kill "$pid" 2>/dev/null && note "stopped containerd shim ($pid)"
     done
     stop registry
+    stop git-daemon
     stop kube-scheduler
     stop kube-controller-manager
     stop kube-apiserver

@@ -49,10 +49,15 @@ ip -n "$E2E_NETNS" route add blackhole default
 ip -n "$E2E_NETNS" route add "$E2E_SERVICE_CIDR" dev lo
 ip netns exec "$E2E_NETNS" sysctl -qw net.ipv4.ip_forward=1
 ip netns exec "$E2E_NETNS" sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
-# The holder owns a private mount namespace inside the netns; everything runs through it.
-nsenter --net="/run/netns/$E2E_NETNS" unshare --mount --propagation private sleep infinity &
+# The holder owns a private mount namespace inside the netns; everything runs through it. Inside
+# it, / is made rshared (as a kind node does): a hostPath with mountPropagation (node-exporter's
+# root, HostToContainer) needs a shared or slave /. The peer groups exist only inside this
+# namespace: its mounts are private copies, so nothing propagates to the host.
+nsenter --net="/run/netns/$E2E_NETNS" unshare --mount --propagation private \
+  sh -c 'mount --make-rshared / && exec sleep infinity' &
 echo $! >"$E2E_RUN/pids/holder"
-wait_until 10 "the namespace holder" test -e "/proc/$(holder_pid)/ns/mnt"
+wait_until 10 "the namespace holder" sh -c \
+  "nsenter -t $(holder_pid) -m findmnt -no PROPAGATION / | grep -qx shared"
 sleep 0.3
 # kubelet hard-codes /var/log/containers: a tmpfs in the private view (the directory itself is
 # created on the host only when missing, and teardown removes it then).
@@ -268,6 +273,19 @@ http: {addr: $E2E_REGISTRY}
 EOF
 start_component registry docker-registry serve "$E2E_RUN/registry/config.yml"
 wait_until 30 "the registry" in_cluster curl -sf "http://$E2E_REGISTRY/v2/"
+
+# --- git server ---------------------------------------------------------------------------------------
+# A bare clone of this repository (the commit the run started from, every branch), served by
+# `git daemon` on the node's address: git://$E2E_NODE_IP/techcommerce.git, reachable from pods and
+# from the netns only. Pushes are enabled (no authentication: nothing outside the netns reaches it),
+# so the CI/CD tests push commits to it and deliver webhooks for them.
+step "Git server on git://$E2E_NODE_IP/techcommerce.git (inside the netns only)"
+mkdir -p "$E2E_RUN/git"
+git -c safe.directory="$PWD" clone --quiet --bare --no-local "$PWD" "$E2E_RUN/git/techcommerce.git"
+git -C "$E2E_RUN/git/techcommerce.git" config receive.denyNonFastForwards false
+start_component git-daemon git daemon --reuseaddr --export-all --enable=receive-pack \
+  --base-path="$E2E_RUN/git" --listen="$E2E_NODE_IP" --port=9418 "$E2E_RUN/git"
+wait_until 30 "the git server" in_cluster git ls-remote "git://$E2E_NODE_IP/techcommerce.git" HEAD
 
 # --- add-ons ------------------------------------------------------------------------------------------
 # push_image ARCHIVE NAME: copy a docker-archive into the registry; prints NAME@DIGEST.

@@ -84,27 +84,25 @@ push_images() {
   } >"$overlay/kustomization.yaml"
 }
 
-# PostgreSQL's claim (StatefulSet postgres, volumeClaimTemplate data) binds to this local volume.
-create_postgres_volume() {
-  step "PersistentVolume for PostgreSQL (local, pre-bound to data-postgres-0)"
-  local path=$E2E_RUN/volumes/postgres size
-  size=$(kctl kustomize "$STAGING" 2>/dev/null |
-    awk '/volumeClaimTemplates:/ {found = 1} found && /storage:/ {print $2; exit}')
+# local_volume NAMESPACE CLAIM SIZE OWNER: a local PersistentVolume under this run's directory,
+# pre-bound to the claim a StatefulSet's volumeClaimTemplate makes (no dynamic provisioner here),
+# its directory owned by the pod's user (OWNER uid:gid).
+local_volume() {
+  local namespace=$1 claim=$2 size=$3 owner=$4 path=$E2E_RUN/volumes/$1-$2 manifest
   run mkdir -p "$path"
-  run chown 10002:10002 "$path"
+  run chown "$owner" "$path"
   run chmod 0700 "$path"
-  local manifest
   manifest=$(
     cat <<EOF
 apiVersion: v1
 kind: PersistentVolume
 metadata:
-  name: techcommerce-staging-postgres
+  name: $namespace-$claim
 spec:
-  capacity: {storage: ${size:-2Gi}}
+  capacity: {storage: $size}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Delete
-  claimRef: {namespace: techcommerce-staging, name: data-postgres-0}
+  claimRef: {namespace: $namespace, name: $claim}
   local: {path: $path}
   nodeAffinity:
     required:
@@ -113,8 +111,80 @@ spec:
             - {key: kubernetes.io/hostname, operator: In, values: [$E2E_NODE]}
 EOF
   )
-  show "kubectl apply -f - (PersistentVolume techcommerce-staging-postgres, $path)"
+  show "kubectl apply -f - (PersistentVolume $namespace-$claim, $path)"
   [ "$DRY_RUN" = 1 ] || printf '%s\n' "$manifest" | kctl apply -f -
+}
+
+# claim_size KUSTOMIZATION STATEFULSET: the storage its first volumeClaimTemplate requests.
+claim_size() {
+  local kubectl=kubectl
+  [ -x "$KUBE_BIN/kubectl" ] && kubectl=$KUBE_BIN/kubectl
+  "$kubectl" kustomize "$1" 2>/dev/null | awk -v name="$2" '
+    /^kind: / {kind = $2}
+    /^  name: / && kind == "StatefulSet" {current = $2}
+    current == name && /volumeClaimTemplates:/ {found = 1}
+    found && /storage:/ {print $2; exit}'
+}
+
+create_postgres_volume() {
+  step "PersistentVolume for PostgreSQL (local, pre-bound to data-postgres-0)"
+  local size
+  size=$(claim_size "$STAGING" postgres)
+  local_volume techcommerce-staging data-postgres-0 "${size:-2Gi}" 10002:10002
+}
+
+# monitoring/kubernetes as the kind path installs it, minus Grafana (no image of it is built
+# here), with the images of this cluster, and every notification delivered to an in-cluster
+# receiver (hack/e2e/addons/alert-receiver.yaml): the Secret alertmanager-receivers names it for
+# Slack, and a copy of monitoring/alertmanager/alertmanager.yml sets global.pagerduty_url to it
+# (routes and receivers unchanged). Nothing is notified outside the cluster.
+deploy_monitoring() {
+  step "Monitoring (Prometheus, Alertmanager, kube-state-metrics, node-exporter; no Grafana)"
+  local overlay=$E2E_RUN/monitoring relative name digest
+  local receiver=http://alert-receiver.monitoring.svc:8080
+  mkdir -p "$overlay" # written in a dry run too, so a test can render it
+  relative=$(realpath --relative-to="$overlay" "$REPO/monitoring/kubernetes" 2>/dev/null || echo "$REPO/monitoring/kubernetes")
+  cp hack/e2e/addons/alert-receiver.yaml "$overlay/alert-receiver.yaml"
+  {
+    echo "# Written by hack/e2e/deploy.sh from monitoring/alertmanager/alertmanager.yml."
+    sed "s|^global:|global:\n  pagerduty_url: $receiver/pagerduty|" monitoring/alertmanager/alertmanager.yml
+  } >"$overlay/alertmanager.yml"
+  {
+    echo "# Written by hack/e2e/deploy.sh: monitoring/kubernetes with this e2e cluster's images."
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    echo "resources:"
+    echo "  - $relative"
+    echo "  - alert-receiver.yaml"
+    echo "patches:"
+    echo "  - patch: '{\$patch: delete, apiVersion: apps/v1, kind: Deployment, metadata: {name: grafana, namespace: monitoring}}'"
+    echo "  - patch: '{\$patch: delete, apiVersion: v1, kind: Service, metadata: {name: grafana, namespace: monitoring}}'"
+    echo "configMapGenerator:"
+    echo "  - {name: alertmanager-config, namespace: monitoring, behavior: replace, files: [alertmanager.yml]}"
+    echo "images:"
+    for name in prometheus alertmanager node-exporter; do
+      digest=$(push "localhost/techcommerce-e2e/$name:e2e" "techcommerce-e2e/$name")
+      echo "  - {name: prom/$name, newName: $E2E_REGISTRY/techcommerce-e2e/$name, digest: $digest}"
+    done
+    digest=$(push localhost/techcommerce-e2e/kube-state-metrics:e2e techcommerce-e2e/kube-state-metrics)
+    echo "  - {name: registry.k8s.io/kube-state-metrics/kube-state-metrics, newName: $E2E_REGISTRY/techcommerce-e2e/kube-state-metrics, digest: $digest}"
+    digest=$(push localhost/techcommerce/product-api:e2e techcommerce/product-api)
+    echo "  - {name: techcommerce/product-api, newName: $E2E_REGISTRY/techcommerce/product-api, digest: $digest}"
+  } >"$overlay/kustomization.yaml"
+  local_volume monitoring data-prometheus-0 "$(claim_size monitoring/kubernetes prometheus)" 65534:65534
+  local_volume monitoring data-alertmanager-0 "$(claim_size monitoring/kubernetes alertmanager)" 65534:65534
+  show "kubectl create secret generic alertmanager-receivers (Slack URL: the in-cluster receiver)"
+  if [ "$DRY_RUN" != 1 ] && ! kctl get secret --namespace monitoring alertmanager-receivers >/dev/null 2>&1; then
+    kctl create secret generic alertmanager-receivers --namespace monitoring \
+      --from-literal=slack-webhook-url="$receiver/slack" \
+      --from-literal=pagerduty-routing-key=e2e-unused >/dev/null
+  fi
+  kubectl_ apply -k "$overlay"
+  kubectl_ rollout status --namespace monitoring statefulset/prometheus --timeout=300s
+  kubectl_ rollout status --namespace monitoring statefulset/alertmanager --timeout=300s
+  kubectl_ rollout status --namespace monitoring deployment/kube-state-metrics --timeout=300s
+  kubectl_ rollout status --namespace node-exporter daemonset/node-exporter --timeout=300s
+  kubectl_ rollout status --namespace monitoring deployment/alert-receiver --timeout=300s
 }
 
 deploy_staging() {
@@ -131,5 +201,6 @@ deploy_staging() {
 create_namespaces
 create_secrets
 push_images
+deploy_monitoring
 create_postgres_volume
 deploy_staging

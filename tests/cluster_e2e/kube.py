@@ -72,6 +72,28 @@ class Cluster:
                 return pod["metadata"]["name"]
         raise KubectlError(f"no Ready pod of {name} in {namespace}")
 
+    def serving_pods(self, name: str, namespace: str = NAMESPACE) -> dict[str, str]:
+        """{uid: name} of the Ready, not terminating pods of app.kubernetes.io/name=NAME (by uid:
+        a StatefulSet's replacement pod has its predecessor's name)."""
+        serving = {}
+        for pod in self.pods(f"app.kubernetes.io/name={name}", namespace):
+            conditions = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}
+            if not pod["metadata"].get("deletionTimestamp") and conditions.get("Ready") == "True":
+                serving[pod["metadata"]["uid"]] = pod["metadata"]["name"]
+        return serving
+
+    def wait_serving(
+        self, name: str, replicas: int, timeout: float = 300, namespace: str = NAMESPACE
+    ) -> dict[str, str]:
+        """Wait until REPLICAS pods of NAME are Ready and not terminating. A label-selected
+        `kubectl wait` would also wait on a pod that is already terminating (and may never be
+        Ready again), which is not the question after a pod was replaced."""
+        return eventually(
+            lambda: (pods := self.serving_pods(name, namespace)) and len(pods) >= replicas and pods,
+            timeout,
+            what=f"{replicas} serving pod(s) of {name}",
+        )
+
     def exec(
         self, pod: str, *command: str, namespace: str = NAMESPACE, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:

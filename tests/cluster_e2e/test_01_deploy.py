@@ -5,6 +5,7 @@ three services are Ready with the replicas the overlay asks for."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 from cluster_e2e.kube import NAMESPACE, REPO, SERVICES, Cluster
 
@@ -78,3 +79,34 @@ def test_the_shop_answers_through_its_service(cluster: Cluster, frontend_url: st
     with urllib.request.urlopen(frontend_url + "/health", timeout=10) as response:
         assert response.status == 200
     assert NAMESPACE == "techcommerce-staging"
+
+
+def test_the_git_server_holds_the_repository_and_takes_pushes(cluster: Cluster, tmp_path):
+    """hack/e2e/cluster-up.sh serves a bare clone of this repository on the node's address (for
+    the CI/CD pipelines): it holds the commit the run started from and accepts a pushed branch."""
+    node = cluster.get("nodes", namespace="default")["items"][0]
+    address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    remote = f"git://{address}/techcommerce.git"
+
+    def git(*args: str, cwd=None) -> str:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    served = dict(reversed(line.split("\t")) for line in git("ls-remote", remote).splitlines())
+    assert "refs/heads/main" in served
+    git("clone", "--quiet", remote, str(tmp_path / "clone"))
+    clone = tmp_path / "clone"
+    head = git("rev-parse", "HEAD", cwd=clone).strip()
+    assert head == served["HEAD"]
+    git(
+        "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid",
+        "commit", "--quiet", "--allow-empty", "-m", "e2e: a pushed commit", cwd=clone,
+    )  # fmt: skip
+    pushed = git("rev-parse", "HEAD", cwd=clone).strip()
+    git("push", "--quiet", remote, "HEAD:refs/heads/e2e-push-check", cwd=clone)
+    after = dict(reversed(line.split("\t")) for line in git("ls-remote", remote).splitlines())
+    assert after["refs/heads/e2e-push-check"] == pushed
+    git("push", "--quiet", remote, ":refs/heads/e2e-push-check", cwd=clone)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_e2e.kube import NAMESPACE, REPO, SERVICES, Cluster
+from cluster_e2e.kube import NAMESPACE, REPO, SERVICES, Cluster, eventually
 from cluster_e2e.load import Load
 
 CONTAINERS = "hack/images/containers"
@@ -154,12 +154,17 @@ def test_deleting_a_pod_of_each_service_loses_no_acknowledged_order(
     ) as load:
         for name in (*SERVICES, "postgres"):
             pod = cluster.running_pod(name)
+            uid = cluster.get(f"pod/{pod}")["metadata"]["uid"]
             cluster.kubectl("-n", NAMESPACE, "delete", "pod", pod, "--wait=false")
             kind = "statefulset" if name == "postgres" else "deployment"
-            cluster.rollout_status(f"{kind}/{name}", timeout=300)
-            cluster.wait(
-                "--for=condition=Ready", "pod", "-l", f"app.kubernetes.io/name={name}", timeout=300
+            replicas = cluster.get(f"{kind}/{name}")["spec"]["replicas"]
+            eventually(
+                lambda uid=uid, name=name: uid not in cluster.serving_pods(name),
+                60,
+                what=f"{pod} to leave the serving set",
             )
+            cluster.rollout_status(f"{kind}/{name}", timeout=300)
+            cluster.wait_serving(name, replicas, timeout=300)
     acknowledged = load.tally.acknowledged_orders
     report(
         f"pod deletions (product-api, order-api, frontend, postgres): {load.tally.summary()};"
