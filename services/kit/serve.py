@@ -34,10 +34,11 @@ async def serve(app: web.Application, http: HttpSettings, host: str = "0.0.0.0")
         runner, host, http.port, shutdown_timeout=http.shutdown_timeout_seconds, backlog=1024
     )
     await site.start()
-    log.info("serving", extra={"port": http.port})
+    loop = asyncio.get_running_loop()
+    loop_name = type(loop).__module__.split(".")[0]  # the loop that really runs: uvloop, asyncio
+    log.info("serving", extra={"port": http.port, "event_loop": loop_name})
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()

@@ -56,6 +56,8 @@ async def test_sigterm_after_n_requests_leaves_n_access_lines(empty_db):
         assert isinstance(line["duration_ms"], float | int) and line["duration_ms"] >= 0
     assert {line["request_id"] for line in access} == set(answered)
     assert sum(rid.startswith("client-") for rid in answered) == REQUESTS // 2
+    # the service ran on uvloop (EVENT_LOOP's default), through the kit's runner
+    assert next(line for line in lines if line["msg"] == "serving")["event_loop"] == "uvloop"
     # the batch is written before the process reports that shutdown is done
     done = next(i for i, line in enumerate(lines) if line["msg"] == "shutdown: done")
     assert lines.index(access[-1]) < done

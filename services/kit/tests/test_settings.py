@@ -20,6 +20,7 @@ def test_valid_environment_gives_typed_settings():
     assert settings.http.port == 8080
     assert settings.database.pool_max == 7
     assert settings.http.drain_seconds == 5.0
+    assert settings.http.event_loop == "uvloop"
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ def test_valid_environment_gives_typed_settings():
         ({"PORT": "70000"}, "PORT must be <= 65535"),
         ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MIN must be <= DB_POOL_MAX"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"EVENT_LOOP": "trio"}, "EVENT_LOOP must be one of uvloop, asyncio"),
         ({"ADMIN_TOKEN": "short"}, "ADMIN_TOKEN must be at least 16 characters"),
         ({"DRAIN_SECONDS": "15", "SHUTDOWN_TIMEOUT_SECONDS": "15"}, "must be <= 28"),
     ],
