@@ -3,11 +3,13 @@ requests, gets SIGTERM while the last batch still waits, and its output holds ex
 lines, each in the one log shape with the request id the client saw."""
 
 import asyncio
+import io
 import json
 import re
 
 import aiohttp
 
+from kit.logging import AccessLogWriter
 from support.fixtures import service_env
 from support.procs import start_service
 
@@ -61,3 +63,17 @@ async def test_sigterm_after_n_requests_leaves_n_access_lines(empty_db):
     # the batch is written before the process reports that shutdown is done
     done = next(i for i, line in enumerate(lines) if line["msg"] == "shutdown: done")
     assert lines.index(access[-1]) < done
+
+
+def test_a_batch_is_written_within_its_interval_on_every_loop_a_process_runs():
+    stream = io.BytesIO()
+    writer = AccessLogWriter(stream)
+
+    async def write_and_wait(line: bytes) -> None:
+        writer.write(line)
+        assert line not in stream.getvalue()  # waiting in the batch
+        await asyncio.sleep(AccessLogWriter.FLUSH_SECONDS * 2)
+
+    asyncio.run(write_and_wait(b"first\n"))
+    asyncio.run(write_and_wait(b"second\n"))  # a new loop: the old loop's timer is gone
+    assert stream.getvalue() == b"first\nsecond\n"
