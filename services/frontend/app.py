@@ -32,7 +32,7 @@ ORDER_ID = "{id:" + UUID_PATTERN.strip("^$") + "}"
 def create_app(settings: Settings) -> web.Application:
     app = create_base_app(SERVICE, settings.http)
     app[SETTINGS] = settings
-    # Inside the kit's middlewares (request id, metrics, JSON errors), outermost first:
+    # Inside the kit's middleware (request id, metrics, JSON errors), outermost first:
     app.middlewares.append(session_middleware)  # writes the cookie of a changed session
     app.middlewares.append(html_error_middleware)  # failures as pages for browsers
     app.cleanup_ctx.append(
