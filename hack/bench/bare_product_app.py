@@ -1,8 +1,8 @@
 """The baseline of the product-api benchmark: the same statements served by a bare aiohttp+aiopg
 handler, with no middleware, no metrics, no access log, no validation layer, no cache.
 
-It runs on the event loop EVENT_LOOP names (uvloop or asyncio), as the services do, so a ratio
-between the two compares the code on top of the same loop.
+It runs on the event loop EVENT_LOOP names (uvloop, or asyncio by default like the APIs), as the
+services do, so a ratio between the two compares the code on top of the same loop.
 
     PORT=5100 DATABASE_URL=... EVENT_LOOP=uvloop python -m hack.bench.bare_product_app
 """
@@ -69,7 +69,7 @@ async def pool(app: web.Application):
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    if os.environ.get("EVENT_LOOP", "uvloop") == "uvloop":
+    if os.environ.get("EVENT_LOOP", "asyncio") == "uvloop":  # the APIs' default: asyncio
         import uvloop
 
         return uvloop.new_event_loop()

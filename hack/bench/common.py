@@ -58,8 +58,9 @@ def arguments(
     parser.add_argument("--connections", type=int, default=defaults.get("connections", 32))
     parser.add_argument("--repeats", type=int, default=3, help="runs of each case (median)")
     parser.add_argument(
-        "--loop", choices=("uvloop", "asyncio"), default="uvloop",
-        help="EVENT_LOOP of every process under test (services and bare baseline alike)",
+        "--loop", choices=("uvloop", "asyncio"), default=None,
+        help="EVENT_LOOP of every process under test, bare baseline too (default: each service's"
+        " own: asyncio for the APIs and the bare baseline, uvloop for the frontend)",
     )  # fmt: skip
     parser.add_argument(
         "--services", type=Path, default=ROOT / "services",
@@ -72,6 +73,10 @@ def arguments(
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} is missing (hack/dev/deps/frontend.sh installs it)")
     return args
+
+
+def loop_name(args: argparse.Namespace) -> str:
+    return args.loop or "each service's default"
 
 
 def say(message: str) -> None:
@@ -131,8 +136,11 @@ def role_url(url: str, package: str) -> str:
 
 
 def python_env(args: argparse.Namespace, **extra: str) -> dict[str, str]:
-    """The environment of a service process: the services tree on PYTHONPATH, the event loop."""
-    env = dict(os.environ, PYTHONPATH=str(args.services), EVENT_LOOP=args.loop)
+    """The environment of a service process: the services tree on PYTHONPATH, the event loop
+    when --loop names one."""
+    env = dict(os.environ, PYTHONPATH=str(args.services))
+    if args.loop is not None:
+        env["EVENT_LOOP"] = args.loop
     env.update(extra)
     return env
 

@@ -23,6 +23,7 @@ from hack.bench.common import (
     Results,
     arguments,
     database,
+    loop_name,
     prepare_database,
     product_ids,
     python_env,
@@ -72,7 +73,7 @@ def main() -> int:
         apis["order_api"]["ORDER_API_SERVICE_TOKEN"] = SERVICE_TOKEN
         print(
             f"frontend benchmark: {len(ids)} products, CATALOG_CACHE_SECONDS={args.cache},"
-            f" event loop {args.loop}",
+            f" event loop {loop_name(args)}",
             flush=True,
         )
         results = Results()

@@ -20,6 +20,7 @@ from hack.bench.common import (
     Results,
     arguments,
     database,
+    loop_name,
     prepare_database,
     python_env,
     role_url,
@@ -95,7 +96,7 @@ def main() -> int:
         )
         print(
             f"order-api benchmark: 1-3 lines over {last - first + 1} products,"
-            f" event loop {args.loop}",
+            f" event loop {loop_name(args)}",
             flush=True,
         )
         results, failures = Results(), []

@@ -20,6 +20,7 @@ from hack.bench.common import (
     Results,
     arguments,
     database,
+    loop_name,
     prepare_database,
     product_ids,
     python_env,
@@ -54,7 +55,9 @@ def main() -> int:
             "GET /products?q=": SEARCH,
         }
         env = python_env(args, DATABASE_URL=role_url(url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN)
-        print(f"product-api benchmark: {len(ids)} products, event loop {args.loop}", flush=True)
+        print(
+            f"product-api benchmark: {len(ids)} products, event loop {loop_name(args)}", flush=True
+        )
         results = Results()
         with (
             server(REAL, [sys.executable, "-m", "product_api"], env) as real,

@@ -20,6 +20,7 @@ from hack.bench.common import (
     Results,
     arguments,
     database,
+    loop_name,
     prepare_database,
     product_ids,
     python_env,
@@ -40,7 +41,7 @@ def main() -> int:
         env = python_env(
             args, DATABASE_URL=role_url(db.url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN
         )
-        print(f"replicas benchmark: event loop {args.loop}, nothing pinned", flush=True)
+        print(f"replicas benchmark: event loop {loop_name(args)}, nothing pinned", flush=True)
         results = Results()
         with ExitStack() as stack:
             argv = [sys.executable, "-m", "product_api"]
