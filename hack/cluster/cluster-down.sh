@@ -13,41 +13,18 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=common.sh source-path=SCRIPTDIR
 source hack/cluster/common.sh
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
-
 PURGE=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --dry-run) DRY_RUN=1 ;;
     --purge) PURGE=1 ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      exit 2
-      ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
-CLUSTER_NAME=${CLUSTER_NAME:-techcommerce}
-[[ $CLUSTER_NAME =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "CLUSTER_NAME must be lower-case letters, digits and dashes"
+read_cluster_name
 REGISTRY_NAME=kind-registry
-
-if [ -n "${CONTAINER_ENGINE:-}" ]; then
-  ENGINE=$CONTAINER_ENGINE
-elif [ "$DRY_RUN" = 1 ] || command -v docker >/dev/null 2>&1; then
-  ENGINE=docker
-else
-  ENGINE=podman
-fi
-case $ENGINE in
-  docker) ;;
-  podman) export KIND_EXPERIMENTAL_PROVIDER=podman ;;
-  *) die "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'" ;;
-esac
+pick_engine
 
 [ "$DRY_RUN" = 1 ] && step "Dry run: printing the plan, running nothing"
 

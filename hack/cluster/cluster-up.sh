@@ -23,29 +23,18 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=common.sh source-path=SCRIPTDIR
 source hack/cluster/common.sh
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
-
 SKIP_IMAGES=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --dry-run) DRY_RUN=1 ;;
     --skip-images) SKIP_IMAGES=1 ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      exit 2
-      ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
 load_versions hack/versions.env
 
-CLUSTER_NAME=${CLUSTER_NAME:-techcommerce}
-[[ $CLUSTER_NAME =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "CLUSTER_NAME must be lower-case letters, digits and dashes"
+read_cluster_name
 CONTEXT=kind-$CLUSTER_NAME
 NODE=$CLUSTER_NAME-control-plane # kind's name for the single node of a default cluster
 REGISTRY_NAME=kind-registry      # kind's local-registry guide: container name ...
@@ -60,25 +49,6 @@ kubectl_() { run kubectl --context "$CONTEXT" "$@"; }
 # Wait until every Deployment of a namespace is Available.
 wait_deployments() {
   kubectl_ wait --namespace "$1" --for=condition=Available deployment --all --timeout="${2:-300s}"
-}
-
-pick_engine() {
-  if [ -n "${CONTAINER_ENGINE:-}" ]; then
-    ENGINE=$CONTAINER_ENGINE
-  elif [ "$DRY_RUN" = 1 ]; then
-    ENGINE=docker
-  elif command -v docker >/dev/null 2>&1; then
-    ENGINE=docker
-  elif command -v podman >/dev/null 2>&1; then
-    ENGINE=podman
-  else
-    die "a container engine is required: install Docker (https://docs.docker.com/engine/install/) or Podman (https://podman.io/docs/installation)"
-  fi
-  case $ENGINE in
-    docker) ;;
-    podman) export KIND_EXPERIMENTAL_PROVIDER=podman ;;
-    *) die "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'" ;;
-  esac
 }
 
 # install_hint TOOL: the command that installs TOOL, at the version hack/versions.env pins where

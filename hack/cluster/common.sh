@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by hack/cluster-up and hack/cluster-down. Source it; it defines functions only.
+# Helpers shared by hack/cluster-up and hack/cluster-down (and the e2e scripts, through
+# hack/e2e/lib.sh). Source it; it defines functions only.
 #
 # Every command that touches the machine or the cluster goes through `run` (or `probe` for a
 # read-only check whose answer decides what to do next). With DRY_RUN=1 neither executes
@@ -85,4 +86,50 @@ load_versions() {
     # shellcheck disable=SC2163 # exporting the variable named by $key is the point
     export "$key"
   done <"$file"
+}
+
+# usage: the script's header comment (from line 2 to `set -euo`), without the comment marks.
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; }
+
+# common_option ARG: the options every cluster script takes (--dry-run, --help); anything else
+# is a usage error. Call it from the `*)` branch of a script's own option loop.
+common_option() {
+  case $1 in
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+# read_cluster_name: CLUSTER_NAME from the environment (default techcommerce), checked.
+read_cluster_name() {
+  CLUSTER_NAME=${CLUSTER_NAME:-techcommerce}
+  [[ $CLUSTER_NAME =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "CLUSTER_NAME must be lower-case letters, digits and dashes"
+}
+
+# pick_engine: ENGINE from CONTAINER_ENGINE, else docker if installed, else podman (a dry run
+# assumes docker); kind is told when it is podman.
+pick_engine() {
+  if [ -n "${CONTAINER_ENGINE:-}" ]; then
+    ENGINE=$CONTAINER_ENGINE
+  elif [ "$DRY_RUN" = 1 ]; then
+    ENGINE=docker
+  elif command -v docker >/dev/null 2>&1; then
+    ENGINE=docker
+  elif command -v podman >/dev/null 2>&1; then
+    ENGINE=podman
+  else
+    die "a container engine is required: install Docker (https://docs.docker.com/engine/install/) or Podman (https://podman.io/docs/installation)"
+  fi
+  case $ENGINE in
+    docker) ;;
+    podman) export KIND_EXPERIMENTAL_PROVIDER=podman ;;
+    *) die "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'" ;;
+  esac
 }
