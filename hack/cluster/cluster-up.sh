@@ -22,6 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=common.sh source-path=SCRIPTDIR
 source hack/cluster/common.sh
+# shellcheck source=project-steps.sh source-path=SCRIPTDIR
+source hack/cluster/project-steps.sh
 
 SKIP_IMAGES=0
 while [ $# -gt 0 ]; do
@@ -162,14 +164,6 @@ install_metrics_server() {
   kubectl_ rollout status --namespace kube-system deployment/metrics-server --timeout=180s
 }
 
-create_namespaces() {
-  step "Namespaces with their Pod Security labels"
-  kubectl_ apply -f "$STAGING/namespace.yaml"
-  kubectl_ apply -f "$PRODUCTION/namespace.yaml"
-  kubectl_ apply -f monitoring/kubernetes/namespaces.yaml
-  kubectl_ apply -f tekton/rbac/namespace.yaml
-}
-
 # create_secret_once NAMESPACE TYPE NAME ARGS...: `kubectl create secret` unless it exists
 # (an existing Secret is never overwritten: rotate by deleting it first).
 create_secret_once() {
@@ -183,12 +177,7 @@ create_secret_once() {
 }
 
 create_secrets() {
-  step "Secrets (generated once, never printed)"
-  # The environments' Secrets (database passwords, tokens, session secret): env files and the
-  # Component that makes them Secrets, in .cluster/secrets/ENV (gitignored, mode 0600), which
-  # manifests/deploy/* compose with the overlays. Kept when present: PostgreSQL keeps its first
-  # password.
-  run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
+  generate_environment_secrets
   # The CD pipeline renders manifests/deploy/ENV in the cluster: it reads the same files from
   # these Secrets (workspaces staging-secrets / production-secrets, see tekton/runs/cd-run.yaml).
   create_secret_once techcommerce-ci generic techcommerce-staging-overlay \
@@ -238,13 +227,7 @@ install_monitoring() {
 
 deploy_staging() {
   step "Staging (manifests/overlays/staging, images from the local registry)"
-  kubectl_ apply -k manifests/deploy/kind # manifests/overlays/kind + the staging Secrets
-  kubectl_ rollout status --namespace techcommerce-staging statefulset/postgres --timeout=300s
-  kubectl_ wait --namespace techcommerce-staging --for=condition=Complete job/migrate --timeout=300s
-  local name
-  for name in product-api order-api frontend; do
-    kubectl_ rollout status --namespace techcommerce-staging "deployment/$name" --timeout=300s
-  done
+  apply_staging manifests/deploy/kind # manifests/overlays/kind + the staging Secrets
 }
 
 has_yaml() { compgen -G "$1/*.yaml" >/dev/null || compgen -G "$1/*.yml" >/dev/null; }

@@ -2,10 +2,11 @@
 # Deploy TechCommerce on the e2e cluster the way hack/cluster-up deploys it on kind: the same
 # namespace files (Pod Security labels enforced by the real API server), the same secrets
 # generation (hack/gen-secrets.sh), the same staging overlay applied with `kubectl apply -k`, the
-# same waits, in the same order. What differs is only what kind provides and this machine does
-# not: images come from the in-cluster registry by digest (an overlay over the staging overlay,
-# written to the run directory), PostgreSQL's image is a local stand-in, and its PVC binds to a
-# pre-made local PersistentVolume (no dynamic provisioner).
+# same waits, in the same order: both call hack/cluster/project-steps.sh for them. What differs
+# is only what kind provides and this machine does not: images come from the in-cluster registry
+# by digest (an overlay over the staging overlay, written to the run directory), PostgreSQL's
+# image is a local stand-in, and its PVC binds to a pre-made local PersistentVolume (no dynamic
+# provisioner).
 #
 # Usage: hack/e2e/deploy.sh [--dry-run]     (--dry-run prints the plan, one "+ " line per command)
 # tests/cluster_e2e/test_shared_path.py compares this plan with `hack/cluster-up --dry-run`.
@@ -13,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
 source hack/e2e/lib.sh
+# shellcheck source=hack/cluster/project-steps.sh
+source hack/cluster/project-steps.sh
 [ "${1:-}" = --dry-run ] && DRY_RUN=1
 REPO=$(pwd)
 STAGING=manifests/overlays/staging
@@ -45,19 +48,6 @@ push() {
   nsenter --net="/run/netns/$E2E_NETNS" podman push --quiet --tls-verify=false \
     --digestfile "$digest_file" "$1" "docker://$E2E_REGISTRY/$2:e2e" >&2
   cat "$digest_file"
-}
-
-create_namespaces() {
-  step "Namespaces with their Pod Security labels"
-  kubectl_ apply -f "$STAGING/namespace.yaml"
-  kubectl_ apply -f "$PRODUCTION/namespace.yaml"
-  kubectl_ apply -f monitoring/kubernetes/namespaces.yaml
-  kubectl_ apply -f tekton/rbac/namespace.yaml
-}
-
-create_secrets() {
-  step "Secrets (generated once, never printed)"
-  run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
 }
 
 # The overlay this cluster applies: the staging overlay with its Secrets (manifests/deploy/staging,
@@ -189,17 +179,11 @@ deploy_monitoring() {
 
 deploy_staging() {
   step "Staging ($STAGING, images from the in-cluster registry)"
-  kubectl_ apply -k "$E2E_RUN/staging"
-  kubectl_ rollout status --namespace techcommerce-staging statefulset/postgres --timeout=300s
-  kubectl_ wait --namespace techcommerce-staging --for=condition=Complete job/migrate --timeout=300s
-  local name
-  for name in "${SERVICES[@]}"; do
-    kubectl_ rollout status --namespace techcommerce-staging "deployment/$name" --timeout=300s
-  done
+  apply_staging "$E2E_RUN/staging"
 }
 
 create_namespaces
-create_secrets
+generate_environment_secrets
 push_images
 deploy_monitoring
 create_postgres_volume

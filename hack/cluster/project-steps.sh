@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# The project's own install steps, shared by the kind path (hack/cluster/cluster-up.sh) and the
+# e2e path (hack/e2e/deploy.sh), so that what `make e2e` proves is what kind users get; each path
+# keeps only what is its own (platform add-ons, how images reach the cluster, which overlay it
+# applies). tests/cluster_e2e/test_shared_path.py compares the two plans.
+# Source it after hack/cluster/common.sh; it defines functions only. The caller defines
+# kubectl_ (its kubectl, through `run`), STAGING and PRODUCTION (the overlays' directories).
+
+# Namespaces first, with their Pod Security labels: everything after lands in one of them.
+create_namespaces() {
+  step "Namespaces with their Pod Security labels"
+  kubectl_ apply -f "$STAGING/namespace.yaml"
+  kubectl_ apply -f "$PRODUCTION/namespace.yaml"
+  kubectl_ apply -f monitoring/kubernetes/namespaces.yaml
+  kubectl_ apply -f tekton/rbac/namespace.yaml
+}
+
+# The environments' Secrets (database passwords, tokens, session secret): env files and the
+# Component that makes them Secrets, in .cluster/secrets/ENV (gitignored, mode 0600), which
+# manifests/deploy/* compose with the overlays. Kept when present: PostgreSQL keeps its first
+# password.
+generate_environment_secrets() {
+  step "Secrets (generated once, never printed)"
+  run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
+}
+
+# apply_staging KUSTOMIZATION: the staging overlay (with its Secrets), then wait for PostgreSQL,
+# the migrations and every service.
+apply_staging() {
+  kubectl_ apply -k "$1"
+  kubectl_ rollout status --namespace techcommerce-staging statefulset/postgres --timeout=300s
+  kubectl_ wait --namespace techcommerce-staging --for=condition=Complete job/migrate --timeout=300s
+  local name
+  for name in product-api order-api frontend; do
+    kubectl_ rollout status --namespace techcommerce-staging "deployment/$name" --timeout=300s
+  done
+}
