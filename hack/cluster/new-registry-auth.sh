@@ -4,22 +4,16 @@
 # existing file is kept.   Usage: hack/cluster/new-registry-auth.sh FILE HOST...
 # The credentials only matter to a registry that checks them: kind's local registry does not.
 set -euo pipefail
+# shellcheck source=secret-files.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/secret-files.sh"
 [ $# -ge 2 ] || { echo "usage: $0 FILE HOST..." >&2; exit 2; }
 file=$1
 shift
-if [ -e "$file" ]; then
-  echo "new-registry-auth: keeping $file" >&2
-  exit 0
-fi
-dir=$(dirname "$file")
-mkdir -p "$dir"
-chmod 0700 "$dir"
-password=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
-auth=$(printf 'techcommerce:%s' "$password" | base64 | tr -d '\n')
+keep_existing new-registry-auth "$file"
+auth=$(printf 'techcommerce:%s' "$(random_hex 24)" | base64 | tr -d '\n')
 entries=""
 for host in "$@"; do
   [[ $host =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || { echo "new-registry-auth: bad host '$host'" >&2; exit 2; }
   entries+="${entries:+,}\"$host\":{\"auth\":\"$auth\"}"
 done
-(umask 077 && printf '{"auths":{%s}}\n' "$entries" >"$file")
-echo "new-registry-auth: wrote $file" >&2
+printf '{"auths":{%s}}\n' "$entries" | write_private new-registry-auth "$file"
