@@ -38,7 +38,17 @@ class BurnAlert:
     pairs: tuple[tuple[str, str, str], ...]  # (burn rate, long window, short window)
     for_: str
     summary: str
-    description: str
+    outcome: str  # what the burn rate means for the budget; ends the description
+
+    @property
+    def description(self) -> str:
+        """What the alert's value is, over which long windows, and what it means."""
+        long_windows = " or ".join(long for _, long, _ in self.pairs)
+        return (
+            "{{ $value | humanizePercentage }} of order placements (POST /orders) in\n"
+            f"{{{{ $labels.namespace }}}} fail with 5xx over the long window ({long_windows}); "
+            f"{self.outcome}"
+        )
 
 
 ALERTS = (
@@ -48,10 +58,8 @@ ALERTS = (
         pairs=(("14.4", "1h", "5m"), ("6", "6h", "30m")),
         for_="2m",
         summary="Order placement is burning its 30-day error budget fast.",
-        description=(
-            "{{ $value | humanizePercentage }} of order placements (POST /orders) in\n"
-            "{{ $labels.namespace }} fail with 5xx over the long window (1h or 6h); at this "
-            "rate the\nwhole 30-day error budget of the 99.5% SLO is gone within 5 days."
+        outcome=(
+            "at this rate the\nwhole 30-day error budget of the 99.5% SLO is gone within 5 days."
         ),
     ),
     BurnAlert(
@@ -60,11 +68,7 @@ ALERTS = (
         pairs=(("3", "1d", "2h"), ("1", "3d", "6h")),
         for_="15m",
         summary="Order placement is burning its 30-day error budget faster than it lasts.",
-        description=(
-            "{{ $value | humanizePercentage }} of order placements (POST /orders) in\n"
-            "{{ $labels.namespace }} fail with 5xx over the long window (1d or 3d); the 99.5% "
-            "SLO's\n30-day error budget will run out before the month does."
-        ),
+        outcome="the 99.5% SLO's\n30-day error budget will run out before the month does.",
     ),
 )
 
