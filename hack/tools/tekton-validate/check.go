@@ -240,61 +240,71 @@ func expressions(s string) []string {
 // checkTaskBinding compares what a pipeline task passes with what its Task declares.
 func checkTaskBinding(at string, pt *pipelinev1.PipelineTask, task *pipelinev1.Task) []Finding {
 	var out []Finding
-	declared := map[string]pipelinev1.ParamSpec{}
-	for _, ps := range task.Spec.Params {
-		declared[ps.Name] = ps
-	}
+	report := func(format string, args ...any) { out = append(out, Finding{at, fmt.Sprintf(format, args...)}) }
+	declared := indexByName(task.Spec.Params, func(ps pipelinev1.ParamSpec) string { return ps.Name })
 	given := map[string]bool{}
-	for _, p := range pt.Params {
-		given[p.Name] = true
-		ps, ok := declared[p.Name]
+	// declaredParam marks a passed param as given and returns its declaration, or reports that
+	// the Task does not declare it (kind: "param" or "matrix param").
+	declaredParam := func(kind, name string) (pipelinev1.ParamSpec, bool) {
+		given[name] = true
+		ps, ok := declared[name]
 		if !ok {
-			out = append(out, Finding{at, fmt.Sprintf("param %q is not declared by Task %q", p.Name, task.Name)})
+			report("%s %q is not declared by Task %q", kind, name, task.Name)
+		}
+		return ps, ok
+	}
+	for _, p := range pt.Params {
+		ps, ok := declaredParam("param", p.Name)
+		if !ok {
 			continue
 		}
 		if got, want := valueType(p.Value), paramType(ps.Type); got != want {
-			out = append(out, Finding{at, fmt.Sprintf("param %q is a %s but Task %q declares a %s", p.Name, got, task.Name, want)})
+			report("param %q is a %s but Task %q declares a %s", p.Name, got, task.Name, want)
 		}
 	}
 	if pt.Matrix != nil {
 		for _, p := range pt.Matrix.Params {
-			given[p.Name] = true
-			ps, ok := declared[p.Name]
+			ps, ok := declaredParam("matrix param", p.Name)
 			if !ok {
-				out = append(out, Finding{at, fmt.Sprintf("matrix param %q is not declared by Task %q", p.Name, task.Name)})
 				continue
 			}
 			// A matrix fans an array out into one string per TaskRun.
 			if paramType(ps.Type) != pipelinev1.ParamTypeString {
-				out = append(out, Finding{at, fmt.Sprintf("matrix param %q must feed a string param, Task %q declares a %s", p.Name, task.Name, ps.Type)})
+				report("matrix param %q must feed a string param, Task %q declares a %s", p.Name, task.Name, ps.Type)
 			}
 			if valueType(p.Value) != pipelinev1.ParamTypeArray {
-				out = append(out, Finding{at, fmt.Sprintf("matrix param %q must be an array", p.Name)})
+				report("matrix param %q must be an array", p.Name)
 			}
 		}
 	}
 	for _, ps := range task.Spec.Params {
 		if ps.Default == nil && !given[ps.Name] {
-			out = append(out, Finding{at, fmt.Sprintf("required param %q of Task %q is not passed", ps.Name, task.Name)})
+			report("required param %q of Task %q is not passed", ps.Name, task.Name)
 		}
 	}
-	wsDeclared := map[string]pipelinev1.WorkspaceDeclaration{}
-	for _, w := range task.Spec.Workspaces {
-		wsDeclared[w.Name] = w
-	}
+	workspaces := indexByName(task.Spec.Workspaces, func(w pipelinev1.WorkspaceDeclaration) string { return w.Name })
 	bound := map[string]bool{}
 	for _, w := range pt.Workspaces {
 		bound[w.Name] = true
-		if _, ok := wsDeclared[w.Name]; !ok {
-			out = append(out, Finding{at, fmt.Sprintf("workspace %q is not declared by Task %q", w.Name, task.Name)})
+		if _, ok := workspaces[w.Name]; !ok {
+			report("workspace %q is not declared by Task %q", w.Name, task.Name)
 		}
 	}
 	for _, w := range task.Spec.Workspaces {
 		if !w.Optional && !bound[w.Name] {
-			out = append(out, Finding{at, fmt.Sprintf("workspace %q of Task %q is not bound", w.Name, task.Name)})
+			report("workspace %q of Task %q is not bound", w.Name, task.Name)
 		}
 	}
 	return out
+}
+
+// indexByName indexes a Task's declarations (params, workspaces) by their names.
+func indexByName[T any](declarations []T, name func(T) string) map[string]T {
+	index := make(map[string]T, len(declarations))
+	for _, d := range declarations {
+		index[name(d)] = d
+	}
+	return index
 }
 
 func checkApprovalTask(at string, pt *pipelinev1.PipelineTask) []Finding {
