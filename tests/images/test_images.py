@@ -26,7 +26,11 @@ from images.image_lib import (
     service_env,
 )
 
-SIZE_GOAL_MB = 150
+# 146 MB before uvloop (kit.serve's event loop, the frontend's default): its extension module is a
+# 13 MB unstripped shared object, and neither base image has `strip` to shrink it (stripped it is
+# 1.6 MB; installing binutils in the builder would need the distribution's package index at
+# build time). The goal moved with it, once, from 150 MB.
+SIZE_GOAL_MB = 165
 EXPECTED_APP = {
     "product_api": {"kit", "db", "product_api"},
     "order_api": {"kit", "db", "order_api"},
