@@ -10,6 +10,8 @@
 #   INSTALL      "true": pip install bandit[sarif]==BANDIT_VERSION into VENV first
 #   BANDIT       the bandit command when INSTALL=false (default: bandit)
 set -eu
+# shellcheck source=python-step.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/python-step.sh"
 
 SOURCE_DIR=${SOURCE_DIR:-.}
 TARGETS=${TARGETS:-services}
@@ -18,15 +20,9 @@ EXCLUDE=${EXCLUDE:-*/tests/*,*/test_*.py}
 INSTALL=${INSTALL:-true}
 BANDIT_VERSION=${BANDIT_VERSION:-1.9.4}
 
-mkdir -p "$REPORT_DIR"
-REPORT_DIR=$(cd "$REPORT_DIR" && pwd)
-cd "$SOURCE_DIR"
-
+enter_checkout
 if [ "$INSTALL" = true ]; then
-  VENV=${VENV:-/tmp/venv}
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
-    "bandit[sarif]==$BANDIT_VERSION"
+  install_venv "bandit[sarif]==$BANDIT_VERSION"
   BANDIT="$VENV/bin/bandit"
 else
   BANDIT=${BANDIT:-bandit}

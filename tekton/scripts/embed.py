@@ -9,7 +9,12 @@ tests execute. A step marks the file it embeds on its second line:
         # source: tekton/scripts/git-clone.sh (embedded by tekton/scripts/embed.py: edit the file)
         ...the file without its first (shebang) line...
 
-The step keeps its own shebang (kaniko's debug image only has /busybox/sh).
+The step keeps its own shebang (kaniko's debug image only has /busybox/sh). A script may source
+a helper next to it with these two lines; the Task carries the helper's text in their place (a
+Task's script cannot read files of the checkout):
+
+    # shellcheck source=python-step.sh source-path=SCRIPTDIR
+    . "$(dirname "$0")/python-step.sh"
 
     python tekton/scripts/embed.py          rewrite every Task under tekton/tasks/
     python tekton/scripts/embed.py --check  exit 1 and name the Tasks that are out of date
@@ -28,6 +33,24 @@ MARKER = re.compile(
     r"(?P=indent)  # source: (?P<source>\S+)(?P<note>.*)\n",
     re.MULTILINE,
 )
+
+SOURCED = re.compile(
+    r"^# shellcheck source=(?P<name>[\w.-]+) source-path=SCRIPTDIR\n"
+    r'\. "\$\(dirname "\$0"\)/(?P=name)"\n',
+    re.MULTILINE,
+)
+
+
+def _inline_sourced(script: str, directory: Path, root: Path) -> str:
+    """SCRIPT with each helper it sources written in place (without the helper's first line,
+    its `# shellcheck shell=` directive)."""
+
+    def helper(match: re.Match[str]) -> str:
+        path = (directory / match["name"]).as_posix()
+        text = (root / path).read_text().split("\n", 1)[1]
+        return f"# {path} (inlined by tekton/scripts/embed.py):\n{text}# end of {path}\n"
+
+    return SOURCED.sub(helper, script)
 
 
 def _block_end(text: str, start: int, indent: str) -> int:
@@ -53,6 +76,7 @@ def render(text: str, root: Path = ROOT) -> str:
     for match in MARKER.finditer(text):
         indent = match["indent"]
         body = (root / match["source"]).read_text().split("\n", 1)[1]
+        body = _inline_sourced(body, Path(match["source"]).parent, root)
         end = _block_end(text, match.end(), indent)
         lines = [
             f"{indent}script: |",

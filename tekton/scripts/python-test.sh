@@ -16,6 +16,8 @@
 #   VENV           virtualenv path when INSTALL=true (default /tmp/venv)
 #   PYTEST_COV_VERSION  pytest-cov pin for INSTALL=true
 set -eu
+# shellcheck source=python-step.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/python-step.sh"
 
 SOURCE_DIR=${SOURCE_DIR:-.}
 : "${REPORT_DIR:?REPORT_DIR is required}"
@@ -36,15 +38,9 @@ esac
   exit 2
 }
 
-mkdir -p "$REPORT_DIR"
-REPORT_DIR=$(cd "$REPORT_DIR" && pwd)
-cd "$SOURCE_DIR"
-
+enter_checkout
 if [ "$INSTALL" = true ]; then
-  VENV=${VENV:-/tmp/venv}
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
-    -r "$REQUIREMENTS" "pytest-cov==$PYTEST_COV_VERSION"
+  install_venv -r "$REQUIREMENTS" "pytest-cov==$PYTEST_COV_VERSION"
   PYTHON="$VENV/bin/python"
 else
   PYTHON=${PYTHON:-python3}

@@ -90,6 +90,18 @@ def test_embed_check_notices_a_stale_task(tmp_path, monkeypatch):
     assert steps[0]["script"].split("\n", 2)[2] == body
 
 
+def test_embedded_scripts_carry_the_helpers_they_source():
+    """A Task's script cannot read files of the checkout: the helper a step script sources
+    (python-step.sh) is written into the Task in its place."""
+    helper = (SCRIPTS / "python-step.sh").read_text().split("\n", 1)[1]
+    for task in sorted((TEKTON / "tasks").glob("*/*.yaml")):
+        for step in yaml.safe_load(task.read_text())["spec"].get("steps", []):
+            script = step.get("script", "")
+            assert '"$(dirname "$0")/' not in script, f"{task.name}: {step['name']}"
+            if "source: tekton/scripts/bandit.sh" in script:
+                assert helper in script
+
+
 def load(name: str) -> dict:
     return yaml.safe_load((TEKTON / "pipelines" / f"{name}.yaml").read_text())
 

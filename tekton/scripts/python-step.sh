@@ -1,0 +1,17 @@
+# shellcheck shell=sh
+# Shared by the Python steps (python-test.sh, bandit.sh). They source it as a file here; in a Task
+# tekton/scripts/embed.py writes it in their place, so the Task still carries its whole script.
+
+# enter_checkout: create REPORT_DIR and make it absolute, then cd to SOURCE_DIR.
+enter_checkout() {
+  mkdir -p "$REPORT_DIR"
+  REPORT_DIR=$(cd "$REPORT_DIR" && pwd)
+  cd "$SOURCE_DIR" || exit
+}
+
+# install_venv PIP_ARGS...: a virtualenv in VENV (default /tmp/venv) with PIP_ARGS installed.
+install_venv() {
+  VENV=${VENV:-/tmp/venv}
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "$@"
+}
