@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from support.kustomize import kustomize_objects
+
 REPO = Path(__file__).resolve().parents[2]
 BASH = shutil.which("bash") or "/bin/bash"
 CONTEXT = "kind-techcommerce"
@@ -179,19 +181,6 @@ def yaml_docs(path: Path, recursive: bool = False) -> Iterator[dict[str, Any]]:
                     yield doc
 
 
-def kustomize(directory: Path) -> list[dict[str, Any]]:
-    """`kubectl kustomize DIR` (offline), as a list of objects in kubectl's apply order."""
-    proc = subprocess.run(
-        ["kubectl", "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, f"kubectl kustomize {directory}: {proc.stderr}"
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
 def render_staging_bootstrap(tmp: Path) -> list[dict[str, Any]]:
     """Render manifests/deploy/kind (the kind overlay + the staging Secrets) in a copy of the
     repository, with freshly generated secret files (they are gitignored in .cluster/secrets, so
@@ -203,7 +192,7 @@ def render_staging_bootstrap(tmp: Path) -> list[dict[str, Any]]:
         capture_output=True,
         timeout=30,
     )
-    return kustomize(tmp / "manifests" / "deploy" / "kind")
+    return kustomize_objects(tmp / "manifests" / "deploy" / "kind")
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,9 +13,9 @@ from cluster.cluster_lib import (
     UPSTREAM_NAMESPACES,
     Command,
     Plan,
-    kustomize,
     yaml_docs,
 )
+from support.kustomize import kustomize_objects
 
 
 def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -27,7 +27,7 @@ def _applied_objects(cmd: Command, staging: list[dict[str, Any]]) -> list[dict[s
             return staging
         if directory in REMOTE_KUSTOMIZATIONS:
             return None
-        return kustomize(REPO / directory)
+        return kustomize_objects(REPO / directory)
     path = cmd.option("-f")
     assert path, cmd.line
     if "://" in path:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cluster.cluster_lib import REPO, Plan, kustomize, run_script, yaml_docs
+from cluster.cluster_lib import REPO, Plan, run_script, yaml_docs
+from support.kustomize import kustomize_objects
 
 DOC = (REPO / "hack/cluster/README.md").read_text()
 PORT_FORWARD = re.compile(r"-n (\S+) port-forward svc/(\S+) (\d+):(\d+)")
@@ -40,7 +41,7 @@ def _services(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[int]]:
 
 
 def test_port_forwards_name_real_services_and_ports(staging_render: list[dict[str, Any]]):
-    services = _services(staging_render + kustomize(REPO / "monitoring/kubernetes"))
+    services = _services(staging_render + kustomize_objects(REPO / "monitoring/kubernetes"))
     listeners = [
         d["metadata"]["name"]
         for d in yaml_docs(REPO / "tekton/triggers")

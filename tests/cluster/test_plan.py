@@ -18,7 +18,6 @@ from cluster.cluster_lib import (
     Command,
     Plan,
     dry_run,
-    kustomize,
     parse_plan,
     pod_spec,
     run_script,
@@ -27,6 +26,7 @@ from cluster.cluster_lib import (
     yaml_docs,
 )
 from cluster.plan_checks import check_creates_follow_checks, check_namespaces_exist_before_use
+from support.kustomize import kustomize_objects
 
 
 def test_every_plan_line_is_one_prefixed_command_and_headings_stay_on_stderr(plan: Plan):
@@ -432,7 +432,7 @@ def test_what_the_plan_waits_for_is_what_it_applied(
     """`rollout status KIND/NAME` and `wait job/NAME` in the app and monitoring namespaces name
     objects the applied manifests really contain (a rename there must not leave a wait that
     times out on a real cluster)."""
-    rendered = staging_render + kustomize(REPO / "monitoring/kubernetes")
+    rendered = staging_render + kustomize_objects(REPO / "monitoring/kubernetes")
     present = {
         (o["metadata"].get("namespace"), o["kind"].lower(), o["metadata"]["name"]) for o in rendered
     }

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cluster.cluster_lib import REPO, Plan, kustomize, pod_spec, yaml_docs
+from cluster.cluster_lib import REPO, Plan, pod_spec, yaml_docs
 from cluster.plan_checks import check_urls_pinned
+from support.kustomize import kustomize_objects
 
 SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
 EXPECTED_KEYS = {
@@ -98,7 +99,7 @@ def test_tekton_readme_names_the_same_versions(versions: dict[str, str]):
 
 def test_monitoring_images_equal_the_pinned_exporters(versions: dict[str, str]):
     images = set()
-    for obj in kustomize(REPO / "monitoring/kubernetes"):
+    for obj in kustomize_objects(REPO / "monitoring/kubernetes"):
         pod = pod_spec(obj)
         if pod:
             images |= {c["image"] for c in pod["containers"]}

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.kustomize import kustomize_objects
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -156,20 +158,11 @@ def test_both_paths_wait_for_the_same_monitoring_workloads(plans):
 
 
 def render(directory: Path) -> dict[tuple[str, str, str], dict]:
-    proc = subprocess.run(
-        ["kubectl", "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    objects = {}
-    for obj in yaml.safe_load_all(proc.stdout):
-        if obj:
-            meta = obj["metadata"]
-            objects[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
-    return objects
+    """The kustomization's objects by (kind, namespace, name)."""
+    return {
+        (obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]): obj
+        for obj in kustomize_objects(directory)
+    }
 
 
 def without_image_references(obj: dict) -> tuple[dict, list[str]]:
