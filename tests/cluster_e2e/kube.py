@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.commands import CommandFailed, run_command
+
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "techcommerce-staging"
 SERVICES = ("product-api", "order-api", "frontend")
@@ -21,7 +23,7 @@ RUN_DIR_ENV = "TECHCOMMERCE_E2E_CLUSTER"
 KUBECTL_ENV = "TECHCOMMERCE_E2E_KUBECTL"
 
 
-class KubectlError(AssertionError):
+class KubectlError(CommandFailed):
     pass
 
 
@@ -44,17 +46,14 @@ class Cluster:
     def kubectl(
         self, *args: str, input: str | None = None, timeout: float = 120, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
+        return run_command(
             self.command(*args),
             input=input,
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
+            check=check,
+            name=f"kubectl {' '.join(args)}",
+            error=KubectlError,
         )
-        if check and proc.returncode != 0:
-            raise KubectlError(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
-        return proc
 
     def get(self, *args: str, namespace: str = NAMESPACE) -> dict:
         return json.loads(self.kubectl("-n", namespace, "get", *args, "-o", "json").stdout)

@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.commands import run_command
+
 REPO = Path(__file__).resolve().parents[2]
 CONTAINERS = REPO / "hack" / "images" / "containers"
 PODMAN_ENV = {
@@ -33,20 +35,7 @@ def service_packages() -> list[str]:
 
 
 def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["podman", *args],
-        capture_output=True,
-        text=True,
-        env=PODMAN_ENV,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"podman {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
-    return result
+    return run_command(["podman", *args], env=PODMAN_ENV, timeout=timeout, check=check)
 
 
 def inspect_image(image: str) -> dict:
