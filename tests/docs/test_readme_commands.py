@@ -40,6 +40,8 @@ from pathlib import Path
 
 import pytest
 
+from support.commands import run_command
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)\s*$")
@@ -109,14 +111,8 @@ def listening(port: int) -> bool:
 def run_plain(command: str, cwd: Path, env: dict[str, str]) -> str | None:
     """None when the command exits 0, else what went wrong."""
     try:
-        result = subprocess.run(
-            ["bash", "-c", command],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_SECONDS,
-            check=False,
+        result = run_command(
+            ["bash", "-c", command], cwd=cwd, env=env, timeout=COMMAND_TIMEOUT_SECONDS, check=False
         )
     except subprocess.TimeoutExpired:
         return f"did not finish within {COMMAND_TIMEOUT_SECONDS} s"

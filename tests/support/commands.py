@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 
 class CommandFailed(AssertionError):
@@ -17,6 +18,7 @@ def run_command(
     check: bool = True,
     input: str | None = None,
     env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
     name: str | None = None,
     error: type[AssertionError] = CommandFailed,
 ) -> subprocess.CompletedProcess[str]:
@@ -28,6 +30,7 @@ def run_command(
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=timeout,
         check=False,
     )

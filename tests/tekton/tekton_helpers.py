@@ -7,6 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from support.commands import run_command
+
 ROOT = Path(__file__).resolve().parents[2]
 TEKTON = ROOT / "tekton"
 SCRIPTS = TEKTON / "scripts"
@@ -26,14 +28,10 @@ def go_env() -> dict[str, str]:
 
 def run(cmd, *, env=None, cwd=None, check=False, timeout=120) -> subprocess.CompletedProcess:
     """Run a command, capturing text output; env entries are added to os.environ."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run(
+    return run_command(
         [str(c) for c in cmd],
-        env=full_env,
+        env={**os.environ, **(env or {})},
         cwd=cwd,
-        capture_output=True,
-        text=True,
         check=check,
         timeout=timeout,
     )
