@@ -132,37 +132,26 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def running_prometheus(
-    config_file: Path, workdir: Path, port: int | None = None
-) -> Iterator[Prometheus]:
-    """Start the Debian prometheus binary on a (free) loopback port with throwaway storage."""
-    port = port or free_port()
-    log = (workdir / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config_file}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=1h",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+def running_server(argv: list[str], port: int, log_path: Path) -> Iterator[str]:
+    """Run ARGV, a Prometheus-family server (Prometheus, Alertmanager) that listens on
+    127.0.0.1:PORT, with its output in LOG_PATH; yield its base URL once /-/ready answers 200
+    (fail with the log if it exits first); stop it at the end."""
+    name = Path(argv[0]).name
+    log = log_path.open("w")
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
         if process.poll() is not None:
             raise AssertionError(
-                f"prometheus exited with {process.returncode}:\n"
-                + (workdir / "prometheus.log").read_text()
+                f"{name} exited with {process.returncode}:\n" + log_path.read_text()
             )
         with urllib.request.urlopen(f"{base_url}/-/ready", timeout=1) as response:
             return response.status == 200
 
     try:
-        wait_until(ready, timeout=20, what="prometheus /-/ready")
-        yield Prometheus(base_url)
+        wait_until(ready, timeout=20, what=f"{name} /-/ready")
+        yield base_url
     finally:
         process.terminate()
         try:
@@ -171,6 +160,23 @@ def running_prometheus(
             process.kill()
             process.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def running_prometheus(
+    config_file: Path, workdir: Path, port: int | None = None
+) -> Iterator[Prometheus]:
+    """Start the Debian prometheus binary on a (free) loopback port with throwaway storage."""
+    port = port or free_port()
+    argv = [
+        "prometheus",
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={workdir / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=1h",
+    ]
+    with running_server(argv, port, workdir / "prometheus.log") as base_url:
+        yield Prometheus(base_url)
 
 
 # ---------------------------------------------------------------------------------------- PromQL

@@ -18,7 +18,7 @@ from tests.monitoring.monitoring_support import (
     free_port,
     http_get_json,
     run,
-    url_ok,
+    running_server,
     wait_until,
 )
 
@@ -146,73 +146,64 @@ def test_real_alertmanager_delivers_pages_and_inhibits_the_slow_burn(tmp_path: P
     config_file = tmp_path / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(local_config(webhook)))
     port = free_port()
-    log = (tmp_path / "alertmanager.log").open("w")
-    process = subprocess.Popen(
-        [
-            "prometheus-alertmanager",
-            f"--config.file={config_file}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    argv = [
+        "prometheus-alertmanager",
+        f"--config.file={config_file}",
+        f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
     try:
-        wait_until(lambda: url_ok(f"{base_url}/-/ready"), 20, what="alertmanager /-/ready")
-        slo = {"slo": "order-placement", "service": "order-api"}
-        post_alerts(
-            base_url,
-            [
-                {
-                    "labels": {
-                        "alertname": "TechCommerceOrderPlacementBudgetFastBurn",
-                        "severity": "critical",
-                        "namespace": "techcommerce-production",
-                        **slo,
-                    }
-                },
-                {
-                    "labels": {
-                        "alertname": "TechCommerceOrderPlacementBudgetSlowBurn",
-                        "severity": "warning",
-                        "namespace": "techcommerce-production",
-                        **slo,
-                    }
-                },
-                {
-                    "labels": {
-                        "alertname": "TechCommerceServiceErrorRatioHigh",
-                        "severity": "critical",
-                        "namespace": "techcommerce-staging",
-                        "service": "frontend",
-                    }
-                },
-            ],
-        )
-        fast = "TechCommerceOrderPlacementBudgetFastBurn"
-        wait_until(
-            lambda: (
-                fast in webhook.alertnames("oncall-pager")
-                and fast in webhook.alertnames("team-slack")
-                and webhook.alertnames("staging-slack")
-            ),
-            timeout=20,
-            what="notifications",
-        )
-        alerts = http_get_json(f"{base_url}/api/v2/alerts")
-        states = {a["labels"]["alertname"]: a["status"] for a in alerts}
-        slow = states["TechCommerceOrderPlacementBudgetSlowBurn"]
-        assert slow["state"] == "suppressed"
-        assert slow["inhibitedBy"], slow
-        assert states[fast]["state"] == "active"
-        assert webhook.alertnames("oncall-pager") == {fast}
-        assert webhook.alertnames("team-slack") == {fast}
-        assert webhook.alertnames("staging-slack") == {"TechCommerceServiceErrorRatioHigh"}
+        with running_server(argv, port, tmp_path / "alertmanager.log") as base_url:
+            slo = {"slo": "order-placement", "service": "order-api"}
+            post_alerts(
+                base_url,
+                [
+                    {
+                        "labels": {
+                            "alertname": "TechCommerceOrderPlacementBudgetFastBurn",
+                            "severity": "critical",
+                            "namespace": "techcommerce-production",
+                            **slo,
+                        }
+                    },
+                    {
+                        "labels": {
+                            "alertname": "TechCommerceOrderPlacementBudgetSlowBurn",
+                            "severity": "warning",
+                            "namespace": "techcommerce-production",
+                            **slo,
+                        }
+                    },
+                    {
+                        "labels": {
+                            "alertname": "TechCommerceServiceErrorRatioHigh",
+                            "severity": "critical",
+                            "namespace": "techcommerce-staging",
+                            "service": "frontend",
+                        }
+                    },
+                ],
+            )
+            fast = "TechCommerceOrderPlacementBudgetFastBurn"
+            wait_until(
+                lambda: (
+                    fast in webhook.alertnames("oncall-pager")
+                    and fast in webhook.alertnames("team-slack")
+                    and webhook.alertnames("staging-slack")
+                ),
+                timeout=20,
+                what="notifications",
+            )
+            alerts = http_get_json(f"{base_url}/api/v2/alerts")
+            states = {a["labels"]["alertname"]: a["status"] for a in alerts}
+            slow = states["TechCommerceOrderPlacementBudgetSlowBurn"]
+            assert slow["state"] == "suppressed"
+            assert slow["inhibitedBy"], slow
+            assert states[fast]["state"] == "active"
+            assert webhook.alertnames("oncall-pager") == {fast}
+            assert webhook.alertnames("team-slack") == {fast}
+            assert webhook.alertnames("staging-slack") == {"TechCommerceServiceErrorRatioHigh"}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         webhook.server.shutdown()
         webhook.server.server_close()
