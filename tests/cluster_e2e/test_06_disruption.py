@@ -16,6 +16,7 @@ import pytest
 
 from cluster_e2e.kube import NAMESPACE, REPO, SERVICES, Cluster, eventually
 from cluster_e2e.load import Load
+from support.orders import order_body
 
 CONTAINERS = "hack/images/containers"
 
@@ -77,19 +78,9 @@ def order_target(seeded: Cluster) -> dict:
     (product_id,) = seeded.sql(
         "SELECT id FROM catalog.products WHERE active AND stock >= 50 ORDER BY stock DESC LIMIT 1"
     )[0]
-    body = {
-        "customer": {"email": "e2e@example.com", "name": "E2E Shopper"},
-        "shipping_address": {
-            "line1": "1 Cluster Lane",
-            "city": "Node",
-            "postal_code": "10201",
-            "country": "GB",
-        },
-        "items": [{"product_id": int(product_id), "quantity": 1}],
-    }
     return {
         "order_url": f"http://{seeded.service_ip('order-api')}:5001/orders",
-        "order_body": body,
+        "order_body": order_body((int(product_id), 1), email="e2e@example.com"),
         "order_headers": {"Authorization": f"Bearer {token}"},
     }
 

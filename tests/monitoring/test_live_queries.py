@@ -41,6 +41,8 @@ from tests.monitoring.monitoring_support import (
     wait_until,
 )
 
+from support.orders import order_body
+
 NAMESPACE = "local"  # prometheus-local.yml labels every local target with it
 VARIABLES = {
     "namespace": NAMESPACE,
@@ -186,18 +188,8 @@ def request(method: str, url: str, body: object = None, headers: dict | None = N
 
 
 def place_order(order_api: str, product_id: int, quantity: int):
-    body = {
-        "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
-        "shipping_address": {
-            "line1": "1 Analytical Way",
-            "city": "London",
-            "postal_code": "N1 9GU",
-            "country": "GB",
-        },
-        "items": [{"product_id": product_id, "quantity": quantity}],
-    }
     headers = {**SHOP, "Idempotency-Key": str(uuid.uuid4())}
-    return request("POST", f"{order_api}/orders", body, headers)
+    return request("POST", f"{order_api}/orders", order_body((product_id, quantity)), headers)
 
 
 def drive_traffic(stack: LocalStack) -> dict[str, set[int]]:
