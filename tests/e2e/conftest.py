@@ -18,16 +18,14 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from support import pg
+from support.browser import chromium
 from support.fixtures import SERVICE_TOKEN, service_env
 from support.procs import SERVICES_DIR, ServiceProcess, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
 AXE_SCRIPT = ROOT / ".venv-tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123"
 
@@ -74,29 +72,9 @@ def stack() -> Iterator[Stack]:
             service.stop()
 
 
-def chromium_options(width: int, height: int) -> webdriver.ChromeOptions:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-extensions",
-        "--no-first-run",
-        f"--window-size={width},{height}",
-    ):
-        options.add_argument(flag)
-    return options
-
-
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    driver = webdriver.Chrome(
-        options=chromium_options(1280, 1000), service=Service(executable_path=CHROMEDRIVER)
-    )
+    driver = chromium(1280, 1000)
     driver.set_script_timeout(30)
     try:
         yield driver
@@ -107,9 +85,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 @pytest.fixture
 def phone() -> Iterator[webdriver.Chrome]:
     """A phone-sized window (390 x 844 CSS pixels)."""
-    driver = webdriver.Chrome(
-        options=chromium_options(390, 844), service=Service(executable_path=CHROMEDRIVER)
-    )
+    driver = chromium(390, 844)
     try:
         yield driver
     finally:
