@@ -1,11 +1,18 @@
-"""Helpers for the Tekton tests: paths, running commands, editing copies."""
+"""Helpers for the Tekton tests: paths, running commands, editing copies, a local HTTP server
+that records what a script sends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+import threading
+from collections.abc import Iterator
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 from support.commands import run_command
 
@@ -42,3 +49,37 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, count))
+
+
+class Received(NamedTuple):
+    """A request a recording server received."""
+
+    path: str
+    headers: Message  # case-insensitive, as HTTP headers are
+    body: bytes
+
+
+@contextlib.contextmanager
+def recording_server(status: int, reply: bytes = b"") -> Iterator[tuple[str, list[Received]]]:
+    """A local HTTP server that records every POST and answers it with STATUS and REPLY; yields
+    its URL and the list of what it received."""
+    received: list[Received] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(Received(self.path, self.headers, body))
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import stat
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from tekton.tekton_helpers import ROOT, SCRIPTS, run
+from tekton.tekton_helpers import ROOT, SCRIPTS, recording_server, run
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -619,28 +617,10 @@ def test_trivy_image_refuses_a_tag(recorder, tmp_path):
 # ---- report-status -------------------------------------------------------------------------
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    requests: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.requests.append((self.path, dict(self.headers), json.loads(body)))
-        self.send_response(201)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def github():
-    _Recorder.requests = []
-    server = HTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _Recorder.requests
-    server.shutdown()
-    server.server_close()
+    with recording_server(201) as server:
+        yield server
 
 
 def report(**env):
@@ -663,7 +643,7 @@ def test_report_status_posts_a_failure_with_the_failed_tasks(github):
     [(path, headers, body)] = requests
     assert path == f"/repos/acme/shop/statuses/{COMMIT}"
     assert headers["Authorization"] == "Bearer t0ken"
-    assert body == {
+    assert json.loads(body) == {
         "state": "failure",
         "description": "pipeline failed: failed deploy-production",
         "context": "tekton/cd",
@@ -681,8 +661,8 @@ def test_report_status_success_over_ssh_url(github):
         GITHUB_API_URL=url,
     )
     assert result.returncode == 0
-    assert requests[0][0] == f"/repos/acme/shop/statuses/{COMMIT}"
-    assert requests[0][2]["state"] == "success"
+    assert requests[0].path == f"/repos/acme/shop/statuses/{COMMIT}"
+    assert json.loads(requests[0].body)["state"] == "success"
 
 
 def test_report_status_without_token_only_logs(github):

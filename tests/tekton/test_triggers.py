@@ -8,14 +8,12 @@ import hashlib
 import hmac
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tekton.tekton_helpers import ROOT, TEKTON, edit, run
+from tekton.tekton_helpers import ROOT, TEKTON, edit, recording_server, run
 
 WEBHOOKS = Path(__file__).parent / "webhooks"
 SECRET = "techcommerce-test-webhook-secret"
@@ -251,29 +249,11 @@ def test_a_cel_mistake_shows_in_the_render(validator, tekton_copy):
 # ---- hack/send-webhook ---------------------------------------------------------------------
 
 
-class _Capture(BaseHTTPRequestHandler):
-    requests: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.requests.append((self.headers, body))  # case-insensitive, as HTTP headers are
-        self.send_response(202)
-        self.end_headers()
-        self.wfile.write(b'{"eventListener":"techcommerce-github"}')
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def listener():
-    _Capture.requests = []
-    server = HTTPServer(("127.0.0.1", 0), _Capture)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _Capture.requests
-    server.shutdown()
-    server.server_close()
+    """What an EventListener answers: 202 with its name."""
+    with recording_server(202, b'{"eventListener":"techcommerce-github"}') as server:
+        yield server
 
 
 def send_webhook(*args, **env):
@@ -285,7 +265,7 @@ def test_send_webhook_sends_a_delivery_triggers_accepts(validator, listener, tmp
     result = send_webhook(url, "--sample", "push-main-one-service", WEBHOOK_SECRET=SECRET)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("202 ")
-    [(headers, body)] = requests
+    [(_, headers, body)] = requests
     assert body == (WEBHOOKS / "push-main-one-service.json").read_bytes()
     assert headers["X-GitHub-Event"] == "push"
     want = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -314,7 +294,7 @@ def test_send_webhook_payload_file_and_secret_file(listener, tmp_path):
         tmp_path / "secret",
     )
     assert result.returncode == 0, result.stderr
-    [(headers, body)] = requests
+    [(_, headers, body)] = requests
     assert headers["X-GitHub-Event"] == "ping"
     want = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert headers["X-Hub-Signature-256"] == f"sha256={want}"
