@@ -91,6 +91,11 @@ def shop_urls(cluster: Cluster) -> list[str]:
     return [frontend + "/", frontend + "/products/1", product_api + "/products?limit=5"]
 
 
+def shop_load(cluster: Cluster, order_target: dict) -> Load:
+    """Shoppers browsing and ordering while a test disrupts the cluster (at most 10 minutes)."""
+    return Load(shop_urls(cluster), concurrency=2, pause=0.05, max_seconds=600, **order_target)
+
+
 def orders_in_database(cluster: Cluster, ids: list[str]) -> set[str]:
     if not ids:
         return set()
@@ -103,13 +108,7 @@ def orders_in_database(cluster: Cluster, ids: list[str]) -> set[str]:
 def test_a_changed_image_rolls_out_with_zero_failed_requests(seeded: Cluster, order_target, report):
     cluster = seeded
     images = {service: rebuilt_image(cluster, service) for service in SERVICES}
-    with Load(
-        shop_urls(cluster),
-        concurrency=2,
-        pause=0.05,
-        max_seconds=600,
-        **order_target,
-    ) as load:
+    with shop_load(cluster, order_target) as load:
         for service in SERVICES:
             cluster.kubectl(
                 "-n",
@@ -136,13 +135,7 @@ def test_deleting_a_pod_of_each_service_loses_no_acknowledged_order(
     seeded: Cluster, order_target, report
 ):
     cluster = seeded
-    with Load(
-        shop_urls(cluster),
-        concurrency=2,
-        pause=0.05,
-        max_seconds=600,
-        **order_target,
-    ) as load:
+    with shop_load(cluster, order_target) as load:
         for name in (*SERVICES, "postgres"):
             pod = cluster.running_pod(name)
             uid = cluster.get(f"pod/{pod}")["metadata"]["uid"]

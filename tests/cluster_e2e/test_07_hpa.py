@@ -32,6 +32,13 @@ def hpa(cluster: Cluster) -> dict:
     return cluster.get("hpa", "product-api")
 
 
+def patch_hpa(cluster: Cluster, patch: dict) -> None:
+    """Merge PATCH into product-api's HorizontalPodAutoscaler."""
+    cluster.kubectl(
+        "-n", NAMESPACE, "patch", "hpa", "product-api", "--type=merge", "-p", json.dumps(patch)
+    )
+
+
 def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report):
     cluster = seeded
     original = hpa(cluster)
@@ -60,16 +67,7 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
     report(f"HPA scale-out to {scaled} replicas; load {load.tally.summary()}")
     assert load.tally.failed == 0, load.tally.summary()
 
-    cluster.kubectl(
-        "-n",
-        NAMESPACE,
-        "patch",
-        "hpa",
-        "product-api",
-        "--type=merge",
-        "-p",
-        json.dumps(FAST_SCALE_DOWN),
-    )
+    patch_hpa(cluster, FAST_SCALE_DOWN)
     try:
         eventually(
             lambda: (
@@ -81,15 +79,5 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
             what="product-api back to 2 replicas",
         )
     finally:
-        behavior = original["spec"]["behavior"]
-        cluster.kubectl(
-            "-n",
-            NAMESPACE,
-            "patch",
-            "hpa",
-            "product-api",
-            "--type=merge",
-            "-p",
-            json.dumps({"spec": {"behavior": behavior}}),
-        )
+        patch_hpa(cluster, {"spec": {"behavior": original["spec"]["behavior"]}})
     report("HPA scaled product-api back to 2 replicas")
