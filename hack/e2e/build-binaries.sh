@@ -37,6 +37,22 @@ own_module_copy() {
   printf '%s\n' "$dst"
 }
 
+# wrapper_module NAME PACKAGE...: make the current directory a fresh module techcommerce/e2e/NAME
+# whose tools.go imports PACKAGE... (so `go mod tidy` pins what building them needs).
+wrapper_module() {
+  local name=$1 package
+  shift
+  rm -f go.mod go.sum
+  go mod init "techcommerce/e2e/$name" >/dev/null 2>&1
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for package in "$@"; do
+      printf '\t_ "%s"\n' "$package"
+    done
+    printf ')\n'
+  } >tools.go
+}
+
 build_kubernetes() {
   local out=$KUBE_BIN version=$E2E_KUBERNETES_VERSION src=$E2E_CACHE/src/kubernetes
   built "$out" && return 0
@@ -44,30 +60,16 @@ build_kubernetes() {
   mkdir -p "$src" "$out"
   # A wrapper module: k8s.io/kubernetes replaces its staging modules with ./staging paths, which
   # do not exist in the module download; they are replaced here by their published versions.
+  local commands=(kube-apiserver kube-controller-manager kube-proxy kube-scheduler kubectl kubelet)
   (
     cd "$src"
-    rm -f go.mod go.sum
-    go mod init techcommerce/e2e/kubernetes >/dev/null 2>&1
+    wrapper_module kubernetes "${commands[@]/#/k8s.io/kubernetes/cmd/}"
     go mod edit -require="k8s.io/kubernetes@$version"
     local kube staging
     kube=$(module_dir k8s.io/kubernetes "$version")
     sed -n '/^replace (/,/^)/p' "$kube/go.mod" | awk '/=>/ {print $1}' | while read -r staging; do
       go mod edit -replace="$staging=$staging@$E2E_KUBERNETES_STAGING_VERSION"
     done
-    cat >tools.go <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-proxy"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-	_ "k8s.io/kubernetes/cmd/kubelet"
-)
-EOF
     go mod tidy
     # The version the binaries report (Tekton and kubectl check it): without these, v0.0.0.
     local minor ldflags="-s -w" pkg
@@ -76,10 +78,7 @@ EOF
       ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
       ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
     done
-    go build -trimpath -ldflags "$ldflags" -o "$out/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
-      k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+    go build -trimpath -ldflags "$ldflags" -o "$out/" "${commands[@]/#/k8s.io/kubernetes/cmd/}"
   )
   finish "$out"
 }
@@ -91,18 +90,7 @@ build_etcd() {
   mkdir -p "$src" "$out"
   (
     cd "$src"
-    rm -f go.mod go.sum
-    go mod init techcommerce/e2e/etcd >/dev/null 2>&1
-    cat >tools.go <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "go.etcd.io/etcd/etcdctl/v3"
-	_ "go.etcd.io/etcd/server/v3"
-)
-EOF
+    wrapper_module etcd go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/server/v3
     go get "go.etcd.io/etcd/server/v3@$E2E_ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$E2E_ETCD_VERSION"
     go mod tidy
     go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
