@@ -14,7 +14,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from cluster_e2e.kube import REPO, Cluster
-from support.browser import chromium
+from support.browser import chromium, fill_in
 
 ARTIFACTS = REPO / "test-artifacts" / "cluster_e2e"
 WAIT_SECONDS = 20
@@ -69,14 +69,16 @@ def test_a_shopper_buys_through_the_frontend_service(seeded: Cluster, frontend_u
 
     browser.find_element(By.LINK_TEXT, "Check out").click()
     wait_for_text(browser, "Shipping address")
-    for field, value in {
-        "f-name": "Ada Lovelace",
-        "f-email": "ada@example.com",
-        "f-line1": "12 Analytical Row",
-        "f-city": "London",
-        "f-postal_code": "N1 9GU",
-    }.items():
-        browser.find_element(By.ID, field).send_keys(value)
+    fill_in(
+        browser,
+        {
+            "f-name": "Ada Lovelace",
+            "f-email": "ada@example.com",
+            "f-line1": "12 Analytical Row",
+            "f-city": "London",
+            "f-postal_code": "N1 9GU",
+        },
+    )
     Select(browser.find_element(By.ID, "f-country")).select_by_visible_text("United Kingdom")
     browser.find_element(
         By.XPATH, "//button[starts-with(normalize-space(), 'Place order')]"

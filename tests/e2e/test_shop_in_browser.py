@@ -12,6 +12,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from support.browser import fill_in
+
 WAIT_SECONDS = 10
 PLACE_ORDER = "//button[starts-with(normalize-space(), 'Place order')]"
 
@@ -127,14 +129,16 @@ def test_a_customer_buys_and_cancels_in_a_real_browser(stack, browser, screensho
     # check out: first with a mistake, then right; the button is double-clicked
     browser.find_element(By.LINK_TEXT, "Check out").click()
     wait_for_text(browser, "Shipping address")
-    for field, value in {
-        "f-name": "Grace Hopper",
-        "f-email": "grace@example.com",
-        "f-line1": "1 Compiler Way",
-        "f-city": "Arlington",
-        "f-postal_code": "22201",
-    }.items():
-        browser.find_element(By.ID, field).send_keys(value)
+    fill_in(
+        browser,
+        {
+            "f-name": "Grace Hopper",
+            "f-email": "grace@example.com",
+            "f-line1": "1 Compiler Way",
+            "f-city": "Arlington",
+            "f-postal_code": "22201",
+        },
+    )
     browser.find_element(
         By.XPATH, "//button[starts-with(normalize-space(), 'Place order')]"
     ).click()

@@ -7,6 +7,8 @@ import os
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
@@ -30,3 +32,9 @@ def chromium(width: int, height: int) -> webdriver.Chrome:
     ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+def fill_in(driver: WebDriver, values: dict[str, str]) -> None:
+    """Type each value into the form field with that id, as a person would."""
+    for field, value in values.items():
+        driver.find_element(By.ID, field).send_keys(value)
