@@ -230,29 +230,9 @@ deploy_staging() {
   apply_staging manifests/deploy/kind # manifests/overlays/kind + the staging Secrets
 }
 
-has_yaml() { compgen -G "$1/*.yaml" >/dev/null || compgen -G "$1/*.yml" >/dev/null; }
 
 install_tekton_resources() {
-  step "Tekton resources (RBAC, tasks, pipelines, triggers)"
-  if [ -f tekton/kustomization.yaml ]; then
-    kubectl_ apply -k tekton
-  else
-    kubectl_ apply -f tekton/rbac
-    kubectl_ apply --namespace techcommerce-ci --recursive -f tekton/tasks
-    kubectl_ apply --namespace techcommerce-ci -f tekton/pipelines
-    if has_yaml tekton/triggers; then
-      kubectl_ apply --namespace techcommerce-ci -f tekton/triggers
-    else
-      warn "tekton/triggers has no manifests yet: no EventListener installed"
-    fi
-  fi
-  if [ -f tekton/kustomization.yaml ] || has_yaml tekton/triggers; then
-    # The one per-cluster setting of the triggers (tekton/triggers/cluster.yaml): webhook-started
-    # cd runs push to the local registry, over plain HTTP. After every apply, which resets it.
-    kubectl_ patch triggerbinding techcommerce-cluster --namespace techcommerce-ci --type merge \
-      --patch "{\"spec\":{\"params\":[{\"name\":\"registry\",\"value\":\"$IN_CLUSTER_REGISTRY\"},{\"name\":\"insecure-registry\",\"value\":\"true\"}]}}"
-    kubectl_ wait --namespace techcommerce-ci --for=condition=Ready eventlistener --all --timeout=180s
-  fi
+  apply_tekton_resources "$IN_CLUSTER_REGISTRY"
 }
 
 next_steps() {

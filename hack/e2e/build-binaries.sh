@@ -5,7 +5,7 @@
 # fresh clone on the same machine) builds nothing.
 #
 # Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
-#   kubernetes etcd pause coredns metrics-server kube-router monitoring
+#   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -201,8 +201,32 @@ build_monitoring() {
     node_exporter .
 }
 
+# Tekton Pipelines and Triggers: the commands their release images hold, each built in a copy of
+# its module (so the module's own go.mod, replace directives included, applies).
+build_tekton() {
+  local out src repo version commands command
+  for repo in pipeline triggers; do
+    if [ $repo = pipeline ]; then
+      version=$TEKTON_PIPELINES_VERSION
+      commands=(controller webhook entrypoint nop workingdirinit sidecarlogresults)
+    else
+      version=$TEKTON_TRIGGERS_VERSION
+      commands=(controller webhook interceptors eventlistenersink)
+    fi
+    out=$(e2e_bin "tekton-$repo-$version")
+    built "$out" && continue
+    step "Tekton $repo $version (${commands[*]})"
+    src=$(own_module_copy "github.com/tektoncd/$repo" "$version" "tekton-$repo-$version")
+    mkdir -p "$out"
+    for command in "${commands[@]}"; do
+      (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/$command" "./cmd/$command")
+    done
+    finish "$out"
+  done
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton)
 for component in "${components[@]}"; do
   case $component in
     kubernetes) build_kubernetes ;;
@@ -212,6 +236,7 @@ for component in "${components[@]}"; do
     metrics-server) build_metrics_server ;;
     kube-router) build_kube_router ;;
     monitoring) build_monitoring ;;
+    tekton) build_tekton ;;
     *) die "unknown component '$component'" ;;
   esac
 done

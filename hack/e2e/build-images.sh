@@ -10,7 +10,7 @@
 # imports it before the registry runs. Everything else is pushed to the in-cluster registry by
 # hack/e2e/deploy.sh (and cluster-up.sh for the add-ons).
 #
-# Usage: hack/e2e/build-images.sh [monitoring]   (no argument: every image; monitoring: only those)
+# Usage: hack/e2e/build-images.sh [monitoring|tekton]   (no argument: every image)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -19,16 +19,16 @@ source hack/e2e/lib.sh
 source hack/images/containers/env.sh
 mkdir -p "$E2E_CACHE/images"
 
-# binary_image NAME DIR BINARY: import DIR/BINARY as /bin/BINARY of localhost/techcommerce-e2e/NAME:<hash>
-# (tag = the binary's hash: a rebuilt binary makes a new image), user 65532, like the upstream
-# images' layout (/bin/prometheus: the workloads mount volumes at /prometheus, /alertmanager).
-# Prints the image name.
+# binary_image NAME DIR BINARY [PLACE]: import DIR/BINARY as /PLACE/BINARY (default bin, like the
+# upstream images: the monitoring workloads mount volumes at /prometheus, /alertmanager; Tekton
+# expects /ko-app) of localhost/techcommerce-e2e/NAME:<hash> (a rebuilt binary makes a new
+# image), user 65532. Prints the image name.
 binary_image() {
-  local name=$1 dir=$2 binary=$3 image
-  image=localhost/techcommerce-e2e/$name:$( (sha256sum "$dir/$binary" && echo bin) | sha256sum | cut -c1-16)
+  local name=$1 dir=$2 binary=$3 place=${4:-bin} image
+  image=localhost/techcommerce-e2e/$name:$( (sha256sum "$dir/$binary" && echo "$place") | sha256sum | cut -c1-16)
   if ! podman image exists "$image"; then
-    tar --owner=0 --group=0 --numeric-owner --transform 's|^|bin/|' -C "$dir" -c "$binary" |
-      podman import --quiet --change "ENTRYPOINT [\"/bin/$binary\"]" --change "USER 65532" - "$image" >/dev/null
+    tar --owner=0 --group=0 --numeric-owner --transform "s|^|$place/|" -C "$dir" -c "$binary" |
+      podman import --quiet --change "ENTRYPOINT [\"/$place/$binary\"]" --change "USER 65532" - "$image" >/dev/null
   fi
   printf '%s\n' "$image"
 }
@@ -59,10 +59,31 @@ monitoring_images() {
     note "$name: $image"
   done
 }
-if [ "${1:-}" = monitoring ]; then
-  monitoring_images
-  exit 0
-fi
+# Tekton Pipelines and Triggers: each command as /ko-app/COMMAND (the path their release images
+# use and Tekton relies on), tagged tekton-REPO-COMMAND:e2e; the shell image Tekton's
+# script-mode init container runs is the project's Debian base (hack/images/make-base-image.sh),
+# tagged tekton-shell:e2e. hack/e2e/deploy.sh pushes them by digest.
+tekton_images() {
+  local repo version dir binary command image
+  step "Tekton images (Pipelines $TEKTON_PIPELINES_VERSION, Triggers $TEKTON_TRIGGERS_VERSION)"
+  for repo in pipeline triggers; do
+    version=$TEKTON_PIPELINES_VERSION
+    [ $repo = triggers ] && version=$TEKTON_TRIGGERS_VERSION
+    dir=$(e2e_bin "tekton-$repo-$version")
+    for binary in "$dir"/*; do
+      command=${binary##*/}
+      image=$(binary_image "tekton-$repo-$command" "$dir" "$command" ko-app)
+      podman tag "$image" "localhost/techcommerce-e2e/tekton-$repo-$command:e2e"
+    done
+  done
+  podman tag "$(hack/images/make-base-image.sh | tail -n1)" localhost/techcommerce-e2e/tekton-shell:e2e
+  note "Tekton images tagged localhost/techcommerce-e2e/tekton-*:e2e"
+}
+
+case "${1:-}" in
+  monitoring) monitoring_images && exit 0 ;;
+  tekton) tekton_images && exit 0 ;;
+esac
 
 step "Cluster images (pause, CoreDNS, metrics-server)"
 pause_dir=$(e2e_bin "pause-$(sha256sum hack/e2e/src/pause/main.go | cut -c1-12)")
@@ -94,3 +115,4 @@ podman tag "$postgres" localhost/techcommerce-e2e/postgres:e2e
 note "postgres: $postgres"
 
 monitoring_images
+tekton_images

@@ -50,6 +50,79 @@ push() {
   cat "$digest_file"
 }
 
+# render_tekton REPO FILE...: the YAML of FILE... (a module's config/) with every ko:// image of
+# github.com/tektoncd/REPO replaced by this cluster's image by digest (what `ko resolve` does for
+# a release), and Tekton's default shell image by the local one.
+render_tekton() {
+  local repo=$1 file command digest sed_args=()
+  shift
+  while read -r command; do
+    digest=$(push "localhost/techcommerce-e2e/tekton-$repo-$command:e2e" "techcommerce-e2e/tekton-$repo-$command")
+    sed_args+=(-e "s|ko://github.com/tektoncd/$repo/cmd/$command\\b|$E2E_REGISTRY/techcommerce-e2e/tekton-$repo-$command@$digest|g")
+  done < <(grep -ho "ko://github.com/tektoncd/$repo/cmd/[a-z]*" "$@" | sort -u | sed 's|.*/||')
+  digest=$(push localhost/techcommerce-e2e/tekton-shell:e2e techcommerce-e2e/tekton-shell)
+  sed_args+=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$E2E_REGISTRY/techcommerce-e2e/tekton-shell@$digest|g")
+  for file in "$@"; do
+    printf -- '---\n'
+    sed "${sed_args[@]}" "$file"
+    printf '\n'
+  done
+}
+
+interceptors_have_ca() {
+  [ -n "$(kctl get clusterinterceptor cel -o jsonpath='{.spec.clientConfig.caBundle}' 2>/dev/null)" ]
+}
+
+# Tekton Pipelines and Triggers (with the core interceptors) from their modules' config/, as the
+# release files the kind path applies are made from it; without the remote resolvers, the
+# Dashboard and the approval gate (not built here yet: issue 13).
+install_tekton() {
+  step "Tekton Pipelines $TEKTON_PIPELINES_VERSION and Triggers $TEKTON_TRIGGERS_VERSION (built here)"
+  local pipeline=$E2E_CACHE/src/tekton-pipeline-$TEKTON_PIPELINES_VERSION/config
+  local triggers=$E2E_CACHE/src/tekton-triggers-$TEKTON_TRIGGERS_VERSION/config
+  local out=$E2E_RUN/tekton
+  mkdir -p "$out"
+  # (a dry run prints the plan only: the modules' sources may not be downloaded yet)
+  [ "$DRY_RUN" = 1 ] || render_tekton pipeline "$pipeline"/100-namespace/*.yaml "$pipeline"/200-*.yaml \
+    "$pipeline"/201-*.yaml "$pipeline"/300-crds/*.yaml "$pipeline"/clusterrole-*.yaml \
+    "$pipeline"/config-*.yaml "$pipeline"/controller.yaml "$pipeline"/webhook.yaml \
+    "$pipeline"/500-webhooks.yaml >"$out/pipeline.yaml"
+  [ "$DRY_RUN" = 1 ] || render_tekton triggers "$triggers"/200-*.yaml "$triggers"/201-*.yaml \
+    "$triggers"/300-*.yaml "$triggers"/clusterrole-*.yaml "$triggers"/config-*.yaml \
+    "$triggers"/*-service.yaml "$triggers"/controller.yaml "$triggers"/webhook.yaml \
+    "$triggers"/500-webhooks.yaml >"$out/triggers.yaml"
+  [ "$DRY_RUN" = 1 ] || render_tekton triggers "$triggers"/interceptors/*.yaml >"$out/interceptors.yaml"
+  kubectl_ apply --server-side --force-conflicts -f "$out/pipeline.yaml"
+  kubectl_ wait --for=condition=Established --timeout=120s \
+    crd/tasks.tekton.dev crd/pipelines.tekton.dev crd/pipelineruns.tekton.dev crd/customruns.tekton.dev
+  kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-pipelines-controller --timeout=300s
+  kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-pipelines-webhook --timeout=300s
+  kubectl_ apply --server-side --force-conflicts -f "$out/triggers.yaml"
+  kubectl_ wait --for=condition=Established --timeout=120s \
+    crd/clusterinterceptors.triggers.tekton.dev crd/eventlisteners.triggers.tekton.dev
+  kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-triggers-controller --timeout=300s
+  kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-triggers-webhook --timeout=300s
+  kubectl_ apply --server-side --force-conflicts -f "$out/interceptors.yaml"
+  kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-triggers-core-interceptors --timeout=300s
+  # EventListeners fail until the core interceptors have published their CA bundle.
+  show "wait for the cel ClusterInterceptor's caBundle"
+  [ "$DRY_RUN" = 1 ] || wait_until 120 "the core interceptors' CA bundle" interceptors_have_ca
+}
+
+# The project's Tekton resources, as the kind path applies them (hack/cluster/project-steps.sh),
+# after the webhook secret the EventListener's GitHub interceptor reads (made the kind way).
+# REGISTRY: the in-cluster registry (the CI/CD issue makes pods reach it).
+install_tekton_resources() {
+  local secret=$E2E_RUN/webhook-secret
+  run hack/cluster/new-secret-file.sh "$secret" 32
+  show "kubectl create secret generic github-webhook-secret --from-file=secret=$secret"
+  if [ "$DRY_RUN" != 1 ] && ! kctl get secret --namespace techcommerce-ci github-webhook-secret >/dev/null 2>&1; then
+    kctl create secret generic github-webhook-secret --namespace techcommerce-ci \
+      --from-file=secret="$secret" >/dev/null
+  fi
+  apply_tekton_resources "$E2E_REGISTRY"
+}
+
 # The overlay this cluster applies: the staging overlay with its Secrets (manifests/deploy/staging,
 # as on kind) unchanged, images by digest.
 push_images() {
@@ -182,9 +255,11 @@ deploy_staging() {
   apply_staging "$E2E_RUN/staging"
 }
 
+install_tekton
 create_namespaces
 generate_environment_secrets
 push_images
 deploy_monitoring
 create_postgres_volume
 deploy_staging
+install_tekton_resources

@@ -104,11 +104,13 @@ def plans(copy: Path, e2e_overlay: Path) -> tuple[list[str], list[str]]:
 
 def shared_steps(steps: list[str]) -> list[str]:
     """The project's own install steps: namespaces, secrets generation, the staging overlay and
-    its waits (not the platform add-ons each path installs its own way)."""
+    its waits, the Tekton resources (not the platform add-ons each path installs its own way)."""
     keep = (
         "kubectl apply -f manifests/",
         "kubectl apply -f monitoring/kubernetes/namespaces.yaml",
-        "kubectl apply -f tekton/rbac/namespace.yaml",
+        "kubectl apply -f tekton/rbac",
+        "kubectl apply --namespace techcommerce-ci ",
+        "kubectl wait --namespace techcommerce-ci ",
         "hack/gen-secrets.sh ",
         "kubectl apply -k STAGING",
         "kubectl rollout status --namespace techcommerce-staging ",
