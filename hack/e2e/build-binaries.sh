@@ -5,7 +5,7 @@
 # fresh clone on the same machine) builds nothing.
 #
 # Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
-#   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton
+#   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -225,8 +225,43 @@ build_tekton() {
   done
 }
 
+# The manual approval gate (ApprovalTask custom task: controller, webhook, the tkn-approvaltask
+# CLI). Its module zip carries only vendor/modules.txt, so it builds with -mod=mod.
+build_approval_gate() {
+  local out src version=$MANUAL_APPROVAL_GATE_VERSION command
+  out=$(e2e_bin "manual-approval-gate-$version")
+  built "$out" && return 0
+  step "manual-approval-gate $version"
+  src=$(own_module_copy github.com/openshift-pipelines/manual-approval-gate "$version" "manual-approval-gate-$version")
+  mkdir -p "$out"
+  for command in controller webhook tkn-approvaltask; do
+    (cd "$src" && go build -mod=mod -trimpath -ldflags "-s -w" -o "$out/$command" "./cmd/$command")
+  done
+  finish "$out"
+}
+
+# tkn, the Tekton CLI. Its `tkn hub` subcommand needs github.com/tektoncd/hub, which the module
+# proxy does not serve: the subcommand (two imports and one line of pkg/cmd/root.go) and the
+# requirement are dropped; every other command is upstream's.
+build_tkn() {
+  local out src version=$TKN_VERSION
+  out=$(e2e_bin "tkn-$version")
+  built "$out" && return 0
+  step "tkn $version (without tkn hub)"
+  src=$(own_module_copy github.com/tektoncd/cli "$version" "tkn-$version")
+  sed -i -e '/"github.com\/tektoncd\/hub\/api\/pkg\/cli\/app"/d' \
+    -e '/"github.com\/tektoncd\/hub\/api\/pkg\/cli\/cmd"/d' \
+    -e '/hub.Root(hubApp.New()),/d' "$src/pkg/cmd/root.go"
+  (cd "$src" && go mod edit -droprequire github.com/tektoncd/hub)
+  mkdir -p "$out"
+  (cd "$src" && go build -mod=mod -trimpath \
+    -ldflags "-s -w -X github.com/tektoncd/cli/pkg/cmd/version.clientVersion=$version" \
+    -o "$out/tkn" ./cmd/tkn)
+  finish "$out"
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn)
 for component in "${components[@]}"; do
   case $component in
     kubernetes) build_kubernetes ;;
@@ -237,6 +272,8 @@ for component in "${components[@]}"; do
     kube-router) build_kube_router ;;
     monitoring) build_monitoring ;;
     tekton) build_tekton ;;
+    approval-gate) build_approval_gate ;;
+    tkn) build_tkn ;;
     *) die "unknown component '$component'" ;;
   esac
 done

@@ -64,16 +64,19 @@ monitoring_images() {
 # script-mode init container runs is the project's Debian base (hack/images/make-base-image.sh),
 # tagged tekton-shell:e2e. hack/e2e/deploy.sh pushes them by digest.
 tekton_images() {
-  local repo version dir binary command image
-  step "Tekton images (Pipelines $TEKTON_PIPELINES_VERSION, Triggers $TEKTON_TRIGGERS_VERSION)"
-  for repo in pipeline triggers; do
-    version=$TEKTON_PIPELINES_VERSION
-    [ $repo = triggers ] && version=$TEKTON_TRIGGERS_VERSION
-    dir=$(e2e_bin "tekton-$repo-$version")
+  local name dir binary command image
+  step "Tekton images (Pipelines $TEKTON_PIPELINES_VERSION, Triggers $TEKTON_TRIGGERS_VERSION, approval gate $MANUAL_APPROVAL_GATE_VERSION)"
+  for name in pipeline triggers approval-gate; do
+    case $name in
+      pipeline) dir=$(e2e_bin "tekton-pipeline-$TEKTON_PIPELINES_VERSION") ;;
+      triggers) dir=$(e2e_bin "tekton-triggers-$TEKTON_TRIGGERS_VERSION") ;;
+      approval-gate) dir=$(e2e_bin "manual-approval-gate-$MANUAL_APPROVAL_GATE_VERSION") ;;
+    esac
     for binary in "$dir"/*; do
       command=${binary##*/}
-      image=$(binary_image "tekton-$repo-$command" "$dir" "$command" ko-app)
-      podman tag "$image" "localhost/techcommerce-e2e/tekton-$repo-$command:e2e"
+      [ "$command" = tkn-approvaltask ] && continue # a CLI, not an image
+      image=$(binary_image "tekton-$name-$command" "$dir" "$command" ko-app)
+      podman tag "$image" "localhost/techcommerce-e2e/tekton-$name-$command:e2e"
     done
   done
   podman tag "$(hack/images/make-base-image.sh | tail -n1)" localhost/techcommerce-e2e/tekton-shell:e2e

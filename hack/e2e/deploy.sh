@@ -50,16 +50,16 @@ push() {
   cat "$digest_file"
 }
 
-# render_tekton REPO FILE...: the YAML of FILE... (a module's config/) with every ko:// image of
-# github.com/tektoncd/REPO replaced by this cluster's image by digest (what `ko resolve` does for
-# a release), and Tekton's default shell image by the local one.
+# render_tekton MODULE NAME FILE...: the YAML of FILE... (a module's config/) with every
+# ko://MODULE/cmd/COMMAND image replaced by this cluster's image tekton-NAME-COMMAND by digest
+# (what `ko resolve` does for a release), and Tekton's default shell image by the local one.
 render_tekton() {
-  local repo=$1 file command digest sed_args=()
-  shift
+  local module=$1 name=$2 file command digest sed_args=()
+  shift 2
   while read -r command; do
-    digest=$(push "localhost/techcommerce-e2e/tekton-$repo-$command:e2e" "techcommerce-e2e/tekton-$repo-$command")
-    sed_args+=(-e "s|ko://github.com/tektoncd/$repo/cmd/$command\\b|$E2E_REGISTRY/techcommerce-e2e/tekton-$repo-$command@$digest|g")
-  done < <(grep -ho "ko://github.com/tektoncd/$repo/cmd/[a-z]*" "$@" | sort -u | sed 's|.*/||')
+    digest=$(push "localhost/techcommerce-e2e/tekton-$name-$command:e2e" "techcommerce-e2e/tekton-$name-$command")
+    sed_args+=(-e "s|\"\\?ko://$module/cmd/$command\\b\"\\?|$E2E_REGISTRY/techcommerce-e2e/tekton-$name-$command@$digest|g")
+  done < <(grep -ho "ko://$module/cmd/[a-z]*" "$@" | sort -u | sed 's|.*/||')
   digest=$(push localhost/techcommerce-e2e/tekton-shell:e2e techcommerce-e2e/tekton-shell)
   sed_args+=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$E2E_REGISTRY/techcommerce-e2e/tekton-shell@$digest|g")
   for file in "$@"; do
@@ -74,8 +74,8 @@ interceptors_have_ca() {
 }
 
 # Tekton Pipelines and Triggers (with the core interceptors) from their modules' config/, as the
-# release files the kind path applies are made from it; without the remote resolvers, the
-# Dashboard and the approval gate (not built here yet: issue 13).
+# release files the kind path applies are made from it, and the manual approval gate; without
+# the remote resolvers and the Dashboard (not built here yet).
 install_tekton() {
   step "Tekton Pipelines $TEKTON_PIPELINES_VERSION and Triggers $TEKTON_TRIGGERS_VERSION (built here)"
   local pipeline=$E2E_CACHE/src/tekton-pipeline-$TEKTON_PIPELINES_VERSION/config
@@ -83,15 +83,15 @@ install_tekton() {
   local out=$E2E_RUN/tekton
   mkdir -p "$out"
   # (a dry run prints the plan only: the modules' sources may not be downloaded yet)
-  [ "$DRY_RUN" = 1 ] || render_tekton pipeline "$pipeline"/100-namespace/*.yaml "$pipeline"/200-*.yaml \
+  [ "$DRY_RUN" = 1 ] || render_tekton github.com/tektoncd/pipeline pipeline "$pipeline"/100-namespace/*.yaml "$pipeline"/200-*.yaml \
     "$pipeline"/201-*.yaml "$pipeline"/300-crds/*.yaml "$pipeline"/clusterrole-*.yaml \
     "$pipeline"/config-*.yaml "$pipeline"/controller.yaml "$pipeline"/webhook.yaml \
     "$pipeline"/500-webhooks.yaml >"$out/pipeline.yaml"
-  [ "$DRY_RUN" = 1 ] || render_tekton triggers "$triggers"/200-*.yaml "$triggers"/201-*.yaml \
+  [ "$DRY_RUN" = 1 ] || render_tekton github.com/tektoncd/triggers triggers "$triggers"/200-*.yaml "$triggers"/201-*.yaml \
     "$triggers"/300-*.yaml "$triggers"/clusterrole-*.yaml "$triggers"/config-*.yaml \
     "$triggers"/*-service.yaml "$triggers"/controller.yaml "$triggers"/webhook.yaml \
     "$triggers"/500-webhooks.yaml >"$out/triggers.yaml"
-  [ "$DRY_RUN" = 1 ] || render_tekton triggers "$triggers"/interceptors/*.yaml >"$out/interceptors.yaml"
+  [ "$DRY_RUN" = 1 ] || render_tekton github.com/tektoncd/triggers triggers "$triggers"/interceptors/*.yaml >"$out/interceptors.yaml"
   kubectl_ apply --server-side --force-conflicts -f "$out/pipeline.yaml"
   kubectl_ wait --for=condition=Established --timeout=120s \
     crd/tasks.tekton.dev crd/pipelines.tekton.dev crd/pipelineruns.tekton.dev crd/customruns.tekton.dev
@@ -104,6 +104,24 @@ install_tekton() {
   kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-triggers-webhook --timeout=300s
   kubectl_ apply --server-side --force-conflicts -f "$out/interceptors.yaml"
   kubectl_ rollout status --namespace tekton-pipelines deployment/tekton-triggers-core-interceptors --timeout=300s
+
+  # The manual approval gate with the kind path's fix to its RBAC (the same patch file).
+  local gate=$E2E_CACHE/src/manual-approval-gate-$MANUAL_APPROVAL_GATE_VERSION/config/kubernetes
+  mkdir -p "$out/approval-gate"
+  [ "$DRY_RUN" = 1 ] || render_tekton github.com/openshift-pipelines/manual-approval-gate approval-gate \
+    "$gate"/*.yaml >"$out/approval-gate/release.yaml"
+  cp hack/cluster/manual-approval-gate/controller-binding.yaml "$out/approval-gate/"
+  cat >"$out/approval-gate/kustomization.yaml" <<EOF
+# Written by hack/e2e/deploy.sh: the approval gate built here, patched like hack/cluster/manual-approval-gate.
+resources: [release.yaml]
+patches:
+  - target: {kind: ClusterRoleBinding, name: manual-approval-gate-controller-cluster-access}
+    path: controller-binding.yaml
+EOF
+  kubectl_ apply --server-side --force-conflicts -k "$out/approval-gate"
+  kubectl_ wait --for=condition=Established --timeout=120s crd/approvaltasks.openshift-pipelines.org
+  kubectl_ rollout status --namespace tekton-pipelines deployment/manual-approval-gate-controller --timeout=300s
+  kubectl_ rollout status --namespace tekton-pipelines deployment/manual-approval-gate-webhook --timeout=300s
   # EventListeners fail until the core interceptors have published their CA bundle.
   show "wait for the cel ClusterInterceptor's caBundle"
   [ "$DRY_RUN" = 1 ] || wait_until 120 "the core interceptors' CA bundle" interceptors_have_ca

@@ -59,6 +59,7 @@ run_suite() {
   # shellcheck disable=SC2086 # E2E_PYTEST_ARGS is a list of words on purpose
   nsenter --net="/run/netns/$E2E_NETNS" env TECHCOMMERCE_E2E_CLUSTER="$(cat "$E2E_STATE/run-dir")" \
     TECHCOMMERCE_E2E_KUBECTL="$KUBE_BIN/kubectl" TECHCOMMERCE_E2E_REPORT="$LOGS/report.txt" \
+    TECHCOMMERCE_E2E_TKN="$(e2e_bin "tkn-$TKN_VERSION")/tkn" \
     .venv/bin/python -m pytest tests/cluster_e2e -v -p no:cacheprovider ${E2E_PYTEST_ARGS:-}
 }
 check_clean() {
@@ -82,6 +83,7 @@ if [ "$KEEP" = 1 ]; then
   cat <<EOF
 e2e: E2E_KEEP=1: the cluster stays up (total $(elapsed "$START")).
   kubectl:     hack/e2e/kubectl get pods -A
+  tkn:         hack/e2e/tkn pipeline list -n techcommerce-ci
   shop:        hack/e2e/kubectl -n techcommerce-staging port-forward svc/frontend 3000:80
                then, in the cluster's network namespace:
                ip netns exec $E2E_NETNS curl -s http://127.0.0.1:3000/

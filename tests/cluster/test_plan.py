@@ -205,7 +205,7 @@ def test_approval_gate_binding_to_all_users_is_replaced(plan: Plan, versions: di
         "kind": "ClusterRoleBinding",
         "name": "manual-approval-gate-controller-cluster-access",
     }
-    ops = yaml.safe_load(patch["patch"])
+    ops = yaml.safe_load((REPO / "hack/cluster/manual-approval-gate" / patch["path"]).read_text())
     assert ops == [
         {
             "op": "replace",

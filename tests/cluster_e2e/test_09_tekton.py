@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import time
@@ -18,6 +19,7 @@ import yaml
 from cluster_e2e.kube import REPO, Cluster, eventually
 
 CI = "techcommerce-ci"
+TKN_ENV = "TECHCOMMERCE_E2E_TKN"
 
 
 def names_in(folder: Path, kind: str) -> set[str]:
@@ -139,3 +141,54 @@ def test_the_listener_starts_a_run_only_for_a_signed_relevant_delivery(
     finally:
         for name in started:
             cluster.kubectl("-n", CI, "delete", "pipelinerun", name, "--wait=false", check=False)
+
+
+def test_the_approval_gate_runs_and_only_approvers_may_answer(cluster: Cluster):
+    """The approval gate built here, with the kind path's RBAC fix: its controller binding names
+    the controller alone (no system:authenticated), so the API server lets only the approvers'
+    group (tekton/rbac/approvers.yaml) update ApprovalTasks in techcommerce-ci."""
+    deployments = cluster.get("deployments", namespace="tekton-pipelines")["items"]
+    ready = {
+        d["metadata"]["name"]
+        for d in deployments
+        if d["status"].get("readyReplicas", 0) == d["spec"]["replicas"]
+    }
+    assert {"manual-approval-gate-controller", "manual-approval-gate-webhook"} <= ready, ready
+    binding = cluster.get(
+        "clusterrolebinding/manual-approval-gate-controller-cluster-access", namespace="default"
+    )
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": "manual-approval-gate-controller",
+            "namespace": "tekton-pipelines",
+        }
+    ]
+
+    def may_update(*who: str) -> str:
+        proc = cluster.kubectl(
+            "auth", "can-i", "update", "approvaltasks.openshift-pipelines.org", "-n", CI, *who,
+            check=False,
+        )  # fmt: skip
+        return proc.stdout.strip()
+
+    assert may_update("--as=developer", "--as-group=system:authenticated") == "no"
+    assert (
+        may_update(
+            "--as=release-manager",
+            "--as-group=system:authenticated",
+            "--as-group=techcommerce-release-managers",
+        )
+        == "yes"
+    )
+
+
+def test_tkn_lists_the_project_pipelines(cluster: Cluster):
+    proc = subprocess.run(
+        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipeline", "list",
+         "-n", CI, "-o", "name"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    listed = {line.split("/", 1)[-1] for line in proc.stdout.split()}
+    assert names_in(REPO / "tekton/pipelines", "Pipeline") <= listed, proc.stdout

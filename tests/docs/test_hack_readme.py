@@ -12,8 +12,8 @@ HACK = ROOT / "hack"
 README = (HACK / "README.md").read_text()
 # Top-level names that keep their extension: make, CI and the docs call them by these names.
 NAMED_WITH_EXTENSION = {"setup.sh", "gen-secrets.sh", "versions.env", "README.md"}
-# The e2e cluster's kubectl: a command a person types inside hack/e2e.
-FOLDER_COMMANDS = {"e2e/kubectl"}
+# The e2e cluster's kubectl and tkn: commands a person types inside hack/e2e.
+FOLDER_COMMANDS = {"e2e/kubectl", "e2e/tkn"}
 
 
 def first_line(path: Path) -> bytes:
