@@ -37,6 +37,11 @@ else
   source hack/images/containers/env.sh
 fi
 
+# pushed_digest REPOSITORY: the digest push() recorded for REPOSITORY in this run.
+pushed_digest() {
+  if [ "$DRY_RUN" = 1 ]; then printf 'sha256:%064d\n' 0; else cat "$E2E_RUN/images/${1//\//_}.digest"; fi
+}
+
 # push IMAGE REPOSITORY: push a podman image to the in-cluster registry; prints the digest.
 push() {
   local digest_file=$E2E_RUN/images/${2//\//_}.digest
@@ -60,8 +65,9 @@ render_tekton() {
     digest=$(push "localhost/techcommerce-e2e/tekton-$name-$command:e2e" "techcommerce-e2e/tekton-$name-$command")
     sed_args+=(-e "s|\"\\?ko://$module/cmd/$command\\b\"\\?|$E2E_REGISTRY/techcommerce-e2e/tekton-$name-$command@$digest|g")
   done < <(grep -ho "ko://$module/cmd/[a-z]*" "$@" | sort -u | sed 's|.*/||')
-  digest=$(push localhost/techcommerce-e2e/tekton-shell:e2e techcommerce-e2e/tekton-shell)
-  sed_args+=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$E2E_REGISTRY/techcommerce-e2e/tekton-shell@$digest|g")
+  # the shell image once for all calls (this function runs in the deploy's own shell)
+  SHELL_DIGEST=${SHELL_DIGEST:-$(push localhost/techcommerce-e2e/tekton-shell:e2e techcommerce-e2e/tekton-shell)}
+  sed_args+=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$E2E_REGISTRY/techcommerce-e2e/tekton-shell@$SHELL_DIGEST|g")
   for file in "$@"; do
     printf -- '---\n'
     sed "${sed_args[@]}" "$file"
@@ -249,7 +255,7 @@ deploy_monitoring() {
     done
     digest=$(push localhost/techcommerce-e2e/kube-state-metrics:e2e techcommerce-e2e/kube-state-metrics)
     echo "  - {name: registry.k8s.io/kube-state-metrics/kube-state-metrics, newName: $E2E_REGISTRY/techcommerce-e2e/kube-state-metrics, digest: $digest}"
-    digest=$(push localhost/techcommerce/product-api:e2e techcommerce/product-api)
+    digest=$(pushed_digest techcommerce/product-api) # pushed by push_images
     echo "  - {name: techcommerce/product-api, newName: $E2E_REGISTRY/techcommerce/product-api, digest: $digest}"
   } >"$overlay/kustomization.yaml"
   local_volume monitoring data-prometheus-0 "$(claim_size monitoring/kubernetes prometheus)" 65534:65534

@@ -31,13 +31,17 @@ def names_in(folder: Path, kind: str) -> set[str]:
     return names
 
 
-def test_tekton_controllers_and_webhooks_run(cluster: Cluster):
-    deployments = cluster.get("deployments", namespace="tekton-pipelines")["items"]
-    ready = {
+def ready_deployments(cluster: Cluster, namespace: str) -> set[str]:
+    """Names of the Deployments of NAMESPACE whose replicas are all ready."""
+    return {
         d["metadata"]["name"]
-        for d in deployments
+        for d in cluster.get("deployments", namespace=namespace)["items"]
         if d["status"].get("readyReplicas", 0) == d["spec"]["replicas"]
     }
+
+
+def test_tekton_controllers_and_webhooks_run(cluster: Cluster):
+    ready = ready_deployments(cluster, "tekton-pipelines")
     assert {
         "tekton-pipelines-controller",
         "tekton-pipelines-webhook",
@@ -147,12 +151,7 @@ def test_the_approval_gate_runs_and_only_approvers_may_answer(cluster: Cluster):
     """The approval gate built here, with the kind path's RBAC fix: its controller binding names
     the controller alone (no system:authenticated), so the API server lets only the approvers'
     group (tekton/rbac/approvers.yaml) update ApprovalTasks in techcommerce-ci."""
-    deployments = cluster.get("deployments", namespace="tekton-pipelines")["items"]
-    ready = {
-        d["metadata"]["name"]
-        for d in deployments
-        if d["status"].get("readyReplicas", 0) == d["spec"]["replicas"]
-    }
+    ready = ready_deployments(cluster, "tekton-pipelines")
     assert {"manual-approval-gate-controller", "manual-approval-gate-webhook"} <= ready, ready
     binding = cluster.get(
         "clusterrolebinding/manual-approval-gate-controller-cluster-access", namespace="default"
