@@ -16,6 +16,22 @@ from kit.validation import positive_id
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 
 
+class StrictBody(pydantic.BaseModel):
+    """The base of every JSON request body: unknown fields (a client-sent price, say) are
+    refused, JSON types are taken exactly ("5" is no integer, 19.99 no money string), and the
+    parsed body cannot change."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StrictQuery(pydantic.BaseModel):
+    """The base of every query-string model: unknown parameters are refused and the result cannot
+    change. Values arrive as text, so they are parsed by kit.validation's Query* types rather
+    than taken strictly."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
+from kit.jsonio import StrictBody, StrictQuery
 from kit.validation import (
     MAX_ID,
     MAX_LINES,
@@ -25,16 +26,12 @@ from kit.validation import (
 Text = SingleLine(max_length=200)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Customer(Strict):
+class Customer(StrictBody):
     email: Email
     name: Text
 
 
-class Address(Strict):
+class Address(StrictBody):
     line1: Text
     line2: OptionalLine(max_length=200) = ""
     city: Text
@@ -42,12 +39,12 @@ class Address(Strict):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-class OrderLine(Strict):
+class OrderLine(StrictBody):
     product_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 
 
-class OrderCreate(Strict):
+class OrderCreate(StrictBody):
     customer: Customer
     shipping_address: Address
     items: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES)]
@@ -66,13 +63,11 @@ class OrderCreate(Strict):
         return [OrderLine.model_construct(product_id=pid, quantity=q) for pid, q in merged.items()]
 
 
-class StatusChange(Strict):
+class StatusChange(StrictBody):
     status: Literal["shipped", "delivered"]
 
 
-class OrderQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class OrderQuery(StrictQuery):
     email: Email
     limit: QueryInt(minimum=1, maximum=MAX_PAGE_LIMIT) = 20
     offset: QueryInt(minimum=0, maximum=MAX_OFFSET) = 0

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from kit.jsonio import StrictBody, StrictQuery
 from kit.validation import (
     MAX_OFFSET,
     MAX_PAGE_LIMIT,
@@ -31,11 +32,7 @@ StockCount = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 MAX_LIMIT = MAX_PAGE_LIMIT
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class ProductCreate(Strict):
+class ProductCreate(StrictBody):
     sku: Sku
     name: Name
     description: Description = ""
@@ -44,7 +41,7 @@ class ProductCreate(Strict):
     stock: StockCount = 0
 
 
-class ProductPatch(Strict):
+class ProductPatch(StrictBody):
     """Every field optional; a field that is sent must hold a value (null is refused)."""
 
     name: Name = None
@@ -53,15 +50,13 @@ class ProductPatch(Strict):
     price: MoneyText = None
 
 
-class StockAdjustment(Strict):
+class StockAdjustment(StrictBody):
     delta: Annotated[int, Field(ge=-MAX_STOCK, le=MAX_STOCK)]
     reason: MultiLine(max_length=200) = ""
 
 
-class ProductQuery(BaseModel):
+class ProductQuery(StrictQuery):
     """GET /products parameters: query values arrive as text and are parsed strictly."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: QueryInt(minimum=1, maximum=MAX_LIMIT) = 20
     offset: QueryInt(minimum=0, maximum=MAX_OFFSET) = 0
