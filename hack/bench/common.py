@@ -30,6 +30,7 @@ from pathlib import Path
 
 import aiopg
 from hack.dev.localpg import LocalPostgres, free_port, url_as
+from hack.dev.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_CPU = "0"
@@ -124,6 +125,14 @@ def database(cpu: str | None = LOAD_CPU) -> Iterator[Database]:
         server.destroy()
 
 
+@contextmanager
+def catalog_database(args: argparse.Namespace, cpu: str | None = LOAD_CPU) -> Iterator[Database]:
+    """database(cpu), migrated and loaded with the benchmark catalog (prepare_database)."""
+    with database(cpu) as db:
+        prepare_database(args, db.url)
+        yield db
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process: /proc/PID/stat fields 14 and 15 (clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -142,6 +151,15 @@ def python_env(args: argparse.Namespace, **extra: str) -> dict[str, str]:
     if args.loop is not None:
         env["EVENT_LOOP"] = args.loop
     env.update(extra)
+    return env
+
+
+def api_env(args: argparse.Namespace, url: str, package: str, **extra: str) -> dict[str, str]:
+    """The environment of API `package` (product_api or order_api) on the database at `url`: its
+    own role, the admin token and, for order-api, the shop's service token."""
+    env = python_env(args, DATABASE_URL=role_url(url, package), ADMIN_TOKEN=ADMIN_TOKEN, **extra)
+    if package == "order_api":
+        env["ORDER_API_SERVICE_TOKEN"] = SERVICE_TOKEN
     return env
 
 
@@ -230,11 +248,7 @@ def server(
                 time.sleep(0.1)
         yield Target(name, f"http://127.0.0.1:{port}", process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=30)
         log.close()
 
 

@@ -16,24 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hack.bench.common import (
-    ADMIN_TOKEN,
-    LOAD_CPU,
-    SERVICE_TOKEN,
-    Results,
-    arguments,
-    database,
-    loop_name,
-    prepare_database,
-    product_ids,
-    python_env,
-    random_paths,
-    role_url,
-    rotating_paths,
-    server,
-    verdict,
-    wrk,
-)
+from hack.bench import common
 
 TARGET_PAGES_PER_SECOND = 2000
 TARGET_P99_MS = 15.0
@@ -56,47 +39,48 @@ def cache_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main() -> int:
-    args = arguments(__doc__, cache_option, connections=16)
-    with database() as db:
-        url = db.url
-        prepare_database(args, url)
-        ids = product_ids(url)
+    args = common.arguments(__doc__, cache_option, connections=16)
+    with common.catalog_database(args) as db:
+        ids = common.product_ids(db.url)
         pages = {
-            "frontend catalog page": rotating_paths(CATALOG_PATHS),
-            "frontend product page": random_paths("/products/%d", ids),
+            "frontend catalog page": common.rotating_paths(CATALOG_PATHS),
+            "frontend product page": common.random_paths("/products/%d", ids),
         }
-        common = python_env(args, ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="WARNING")
         apis = {
-            package: {**common, "DATABASE_URL": role_url(url, package), "DB_POOL_MAX": "20"}
+            package: common.api_env(args, db.url, package, LOG_LEVEL="WARNING", DB_POOL_MAX="20")
             for package in ("product_api", "order_api")
         }
-        apis["order_api"]["ORDER_API_SERVICE_TOKEN"] = SERVICE_TOKEN
         print(
             f"frontend benchmark: {len(ids)} products, CATALOG_CACHE_SECONDS={args.cache},"
-            f" event loop {loop_name(args)}",
+            f" event loop {common.loop_name(args)}",
             flush=True,
         )
-        results = Results()
+        results = common.Results()
         with (
-            server("product-api", [sys.executable, "-m", "product_api"], apis["product_api"],
-                   cpu=LOAD_CPU) as product_api,
-            server("order-api", [sys.executable, "-m", "order_api"], apis["order_api"],
-                   cpu=LOAD_CPU) as order_api,
+            common.server(
+                "product-api", [sys.executable, "-m", "product_api"], apis["product_api"],
+                cpu=common.LOAD_CPU,
+            ) as product_api,
+            common.server(
+                "order-api", [sys.executable, "-m", "order_api"], apis["order_api"],
+                cpu=common.LOAD_CPU,
+            ) as order_api,
         ):  # fmt: skip
-            env = {
-                **common,
-                "PRODUCT_API_URL": product_api.url,
-                "ORDER_API_URL": order_api.url,
-                "ORDER_API_TOKEN": SERVICE_TOKEN,
-                "SESSION_SECRET": "bench-session-secret-0123456789abcdef",
-                "CATALOG_CACHE_SECONDS": str(args.cache),
-            }
-            with server("frontend", [sys.executable, "-m", "frontend"], env) as frontend:
+            env = common.python_env(
+                args,
+                LOG_LEVEL="WARNING",
+                PRODUCT_API_URL=product_api.url,
+                ORDER_API_URL=order_api.url,
+                ORDER_API_TOKEN=common.SERVICE_TOKEN,
+                SESSION_SECRET="bench-session-secret-0123456789abcdef",
+                CATALOG_CACHE_SECONDS=str(args.cache),
+            )
+            with common.server("frontend", [sys.executable, "-m", "frontend"], env) as frontend:
                 for script in pages.values():  # templates, connections, the caches
-                    wrk(frontend, script, connections=args.connections, seconds=2)
+                    common.wrk(frontend, script, connections=args.connections, seconds=2)
                 for _ in range(args.repeats):
                     for label, script in pages.items():
-                        run = wrk(
+                        run = common.wrk(
                             frontend, script,
                             connections=args.connections, seconds=args.seconds, database=db,
                         )  # fmt: skip
@@ -109,7 +93,7 @@ def main() -> int:
         met = rate >= TARGET_PAGES_PER_SECOND and p99 <= TARGET_P99_MS
         print(
             f"{label}: {rate:.0f} pages/s, p99 {p99:.1f} ms (target >= {TARGET_PAGES_PER_SECOND}"
-            f" pages/s, p99 <= {TARGET_P99_MS:.0f} ms: {verdict(met)})"
+            f" pages/s, p99 <= {TARGET_P99_MS:.0f} ms: {common.verdict(met)})"
         )
     return 1 if results.bad_answers() else 0
 

@@ -14,21 +14,7 @@ from __future__ import annotations
 import sys
 import uuid
 
-from hack.bench.common import (
-    ADMIN_TOKEN,
-    SERVICE_TOKEN,
-    Results,
-    arguments,
-    database,
-    loop_name,
-    prepare_database,
-    python_env,
-    role_url,
-    run_sql,
-    server,
-    verdict,
-    wrk,
-)
+from hack.bench import common
 
 INITIAL_STOCK = 1_000_000  # of every bulk product (hack.bench.common.prepare_database)
 TARGET_ORDERS_PER_SECOND = 1200
@@ -60,7 +46,7 @@ end
 
 
 def bulk_range(url: str) -> tuple[int, int]:
-    ((first, last),) = run_sql(
+    ((first, last),) = common.run_sql(
         url, "SELECT min(id), max(id) FROM catalog.products WHERE sku LIKE 'BULK-%%'"
     )
     return first, last
@@ -68,7 +54,7 @@ def bulk_range(url: str) -> tuple[int, int]:
 
 def orders_and_mismatches(url: str, first: int, last: int) -> tuple[int, int]:
     """(orders, bulk products whose stock and order lines disagree)."""
-    ((mismatches,),) = run_sql(
+    ((mismatches,),) = common.run_sql(
         url,
         """
         SELECT count(*) FROM catalog.products p
@@ -78,29 +64,23 @@ def orders_and_mismatches(url: str, first: int, last: int) -> tuple[int, int]:
         """,
         (first, last, INITIAL_STOCK),
     )
-    ((orders,),) = run_sql(url, "SELECT count(*) FROM orders.orders")
+    ((orders,),) = common.run_sql(url, "SELECT count(*) FROM orders.orders")
     return orders, mismatches
 
 
 def main() -> int:
-    args = arguments(__doc__)
-    with database() as db:
+    args = common.arguments(__doc__)
+    with common.catalog_database(args) as db:
         url = db.url
-        prepare_database(args, url)
         first, last = bulk_range(url)
-        env = python_env(
-            args,
-            DATABASE_URL=role_url(url, "order_api"),
-            ADMIN_TOKEN=ADMIN_TOKEN,
-            ORDER_API_SERVICE_TOKEN=SERVICE_TOKEN,
-        )
+        env = common.api_env(args, url, "order_api")
         print(
             f"order-api benchmark: 1-3 lines over {last - first + 1} products,"
-            f" event loop {loop_name(args)}",
+            f" event loop {common.loop_name(args)}",
             flush=True,
         )
-        results, failures = Results(), []
-        with server("order-api", [sys.executable, "-m", "order_api"], env) as target:
+        results, failures = common.Results(), []
+        with common.server("order-api", [sys.executable, "-m", "order_api"], env) as target:
             for repeat in range(args.repeats + 1):  # the first run warms up
                 orders_before, _ = orders_and_mismatches(url, first, last)
                 script = ORDERS % {
@@ -108,10 +88,10 @@ def main() -> int:
                     "run": uuid.uuid4().hex[:8],
                     "first": first,
                     "last": last,
-                    "token": SERVICE_TOKEN,
+                    "token": common.SERVICE_TOKEN,
                 }
                 seconds = args.seconds if repeat else 3
-                run = wrk(
+                run = common.wrk(
                     target, script, connections=args.connections, seconds=seconds, database=db
                 )
                 if repeat:
@@ -131,8 +111,8 @@ def main() -> int:
     p99 = results.median(LABEL, "p99_ms")
     print(
         f"\norders/s {rate:.0f} (target >= {TARGET_ORDERS_PER_SECOND}:"
-        f" {verdict(rate >= TARGET_ORDERS_PER_SECOND)}), p99 {p99:.1f} ms"
-        f" (target < {TARGET_P99_MS:.0f} ms: {verdict(p99 < TARGET_P99_MS)});"
+        f" {common.verdict(rate >= TARGET_ORDERS_PER_SECOND)}), p99 {p99:.1f} ms"
+        f" (target < {TARGET_P99_MS:.0f} ms: {common.verdict(p99 < TARGET_P99_MS)});"
         f" {orders} orders in all, {mismatches} products whose stock and order lines disagree"
     )
     for failure in failures:

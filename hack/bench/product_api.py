@@ -14,25 +14,10 @@ from __future__ import annotations
 
 import sys
 
-from hack.bench.common import (
-    ADMIN_TOKEN,
-    SEARCH_WORDS,
-    Results,
-    arguments,
-    database,
-    loop_name,
-    prepare_database,
-    product_ids,
-    python_env,
-    random_paths,
-    role_url,
-    server,
-    verdict,
-    wrk,
-)
+from hack.bench import common
 
 SEARCH = f"""
-local words = {{{", ".join(f'"{word}"' for word in SEARCH_WORDS)}}}
+local words = {{{", ".join(f'"{word}"' for word in common.SEARCH_WORDS)}}}
 math.randomseed(7)
 request = function()
   return wrk.format("GET", "/products?q=" .. words[math.random(1, #words)])
@@ -45,30 +30,29 @@ CASES = (("GET /products/{id}", 1.3, 15.0), ("GET /products?q=", 1.0, 25.0))
 
 
 def main() -> int:
-    args = arguments(__doc__)
-    with database() as db:
-        url = db.url
-        prepare_database(args, url)
-        ids = product_ids(url)
+    args = common.arguments(__doc__)
+    with common.catalog_database(args) as db:
+        ids = common.product_ids(db.url)
         scripts = {
-            "GET /products/{id}": random_paths("/products/%d", ids),
+            "GET /products/{id}": common.random_paths("/products/%d", ids),
             "GET /products?q=": SEARCH,
         }
-        env = python_env(args, DATABASE_URL=role_url(url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN)
+        env = common.api_env(args, db.url, "product_api")
         print(
-            f"product-api benchmark: {len(ids)} products, event loop {loop_name(args)}", flush=True
+            f"product-api benchmark: {len(ids)} products, event loop {common.loop_name(args)}",
+            flush=True,
         )
-        results = Results()
+        results = common.Results()
         with (
-            server(REAL, [sys.executable, "-m", "product_api"], env) as real,
-            server(BARE, [sys.executable, "-m", "hack.bench.bare_product_app"], env) as bare,
+            common.server(REAL, [sys.executable, "-m", "product_api"], env) as real,
+            common.server(BARE, [sys.executable, "-m", "hack.bench.bare_product_app"], env) as bare,
         ):
             for target in (real, bare):  # connections, the pool, the cache
-                wrk(target, scripts["GET /products/{id}"], connections=8, seconds=3)
+                common.wrk(target, scripts["GET /products/{id}"], connections=8, seconds=3)
             for _ in range(args.repeats):
                 for case, _ratio, _p99 in CASES:
                     for target in (real, bare):
-                        run = wrk(
+                        run = common.wrk(
                             target, scripts[case],
                             connections=args.connections, seconds=args.seconds, database=db,
                         )  # fmt: skip
@@ -80,8 +64,8 @@ def main() -> int:
         p99 = results.median(f"{REAL:19} {case}", "p99_ms")
         print(
             f"{case:20} product-api/bare: throughput {ratio:.2f}x (target >= {target_ratio}x:"
-            f" {verdict(ratio >= target_ratio)}), CPU per request {cpu_ratio:.2f}x;"
-            f" p99 {p99:.1f} ms (target <= {target_p99:.0f} ms: {verdict(p99 <= target_p99)})"
+            f" {common.verdict(ratio >= target_ratio)}), CPU per request {cpu_ratio:.2f}x; p99"
+            f" {p99:.1f} ms (target <= {target_p99:.0f} ms: {common.verdict(p99 <= target_p99)})"
         )
     return 1 if results.bad_answers() else 0
 

@@ -15,44 +15,30 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 
-from hack.bench.common import (
-    ADMIN_TOKEN,
-    Results,
-    arguments,
-    database,
-    loop_name,
-    prepare_database,
-    product_ids,
-    python_env,
-    random_paths,
-    role_url,
-    server,
-    wrk,
-)
+from hack.bench import common
 
 BOTH_CPUS = "0,1"
 
 
 def main() -> int:
-    args = arguments(__doc__)
-    with database(cpu=None) as db:
-        prepare_database(args, db.url)
-        script = random_paths("/products/%d", product_ids(db.url))
-        env = python_env(
-            args, DATABASE_URL=role_url(db.url, "product_api"), ADMIN_TOKEN=ADMIN_TOKEN
+    args = common.arguments(__doc__)
+    with common.catalog_database(args, cpu=None) as db:
+        script = common.random_paths("/products/%d", common.product_ids(db.url))
+        env = common.api_env(args, db.url, "product_api")
+        print(
+            f"replicas benchmark: event loop {common.loop_name(args)}, nothing pinned", flush=True
         )
-        print(f"replicas benchmark: event loop {loop_name(args)}, nothing pinned", flush=True)
-        results = Results()
+        results = common.Results()
         with ExitStack() as stack:
             argv = [sys.executable, "-m", "product_api"]
             targets = [
-                stack.enter_context(server(f"product-api {n}", argv, env, cpu=BOTH_CPUS))
+                stack.enter_context(common.server(f"product-api {n}", argv, env, cpu=BOTH_CPUS))
                 for n in (1, 2)
             ]
-            wrk(targets, script, connections=8, seconds=3, cpu=None)  # warm both caches
+            common.wrk(targets, script, connections=8, seconds=3, cpu=None)  # warm both caches
             for _ in range(args.repeats):
                 for count in (1, 2):
-                    run = wrk(
+                    run = common.wrk(
                         targets[:count], script,
                         connections=args.connections, seconds=args.seconds,
                         database=db, cpu=None,

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "monitoring"
 PROMETHEUS_DIR = MONITORING / "prometheus"
@@ -153,12 +155,7 @@ def running_server(argv: list[str], port: int, log_path: Path) -> Iterator[str]:
         wait_until(ready, timeout=20, what=f"{name} /-/ready")
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         log.close()
 
 

@@ -41,6 +41,7 @@ from tests.monitoring.monitoring_support import (
     wait_until,
 )
 
+from processes import stop_process
 from support.orders import order_body
 
 NAMESPACE = "local"  # prometheus-local.yml labels every local target with it
@@ -141,13 +142,7 @@ class LocalStack:
                 )
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=60, sig=signal.SIGINT)
         self.drain.join(timeout=10)
         self.process.stdout.close()
         return self.process.returncode

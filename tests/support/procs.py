@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localpg import free_port
+from processes import stop_process
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
@@ -44,13 +45,7 @@ class ServiceProcess:
         self.process.send_signal(signal.SIGTERM)
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)
         if self.process.stdout and not self.process.stdout.closed:
             self.process.stdout.close()
         return self.process.returncode
