@@ -4,6 +4,7 @@ history: deploy, partial deploy, rollback (previous, by revision, undo-failed)."
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import shutil
@@ -19,6 +20,11 @@ SERVICES = ("product-api", "order-api", "frontend")
 
 def ref(service: str, digit: str) -> str:
     return f"registry.example.com/shop/techcommerce/{service}@sha256:{digit * 64}"
+
+
+def release(digit: str) -> list[str]:
+    """An image reference of every service, all pinned by the digest made of `digit`."""
+    return [ref(s, digit) for s in SERVICES]
 
 
 @pytest.fixture
@@ -54,18 +60,33 @@ def deploy(source: Path, action: str, *args: str, **env: str):
     )
 
 
+@pytest.fixture
+def deploy_to(source, secrets):
+    """deploy.sh ACTION (deploy unless named) of IMAGES into ENVIRONMENT, with that
+    environment's Secrets in the overlay-secrets workspace, as the pipeline runs it."""
+
+    def run_deploy(environment: str, *images: str, action: str = "deploy", **env: str):
+        return deploy(
+            source,
+            action,
+            *images,
+            ENVIRONMENT=environment,
+            OVERLAY_SECRETS_DIR=str(secrets[environment]),
+            **env,
+        )
+
+    return run_deploy
+
+
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_simulated_deploy_renders_the_real_overlay_with_digests(
-    source, secrets, tmp_path, environment
+    deploy_to, source, secrets, tmp_path, environment
 ):
     results = {n: tmp_path / n for n in ("mode", "smoke", "revision")}
-    images = [ref(s, "a") for s in SERVICES]
-    result = deploy(
-        source,
-        "deploy",
+    images = release("a")
+    result = deploy_to(
+        environment,
         *images,
-        ENVIRONMENT=environment,
-        OVERLAY_SECRETS_DIR=str(secrets[environment]),
         STATE_FILE=str(tmp_path / "state.json"),
         COMMIT="0123456",
         RESULT_MODE=str(results["mode"]),
@@ -110,60 +131,36 @@ def test_simulated_deploy_renders_the_real_overlay_with_digests(
     assert entry["commit"] == "0123456"
 
 
-def test_overlay_checkout_stays_untouched(source, secrets):
+def test_overlay_checkout_stays_untouched(deploy_to, source):
     kustomization = source / "manifests" / "overlays" / "staging" / "kustomization.yaml"
     before = kustomization.read_text()
-    images = [ref(s, "b") for s in SERVICES]
-    result = deploy(
-        source,
-        "deploy",
-        *images,
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+    result = deploy_to("staging", *release("b"))
     assert result.returncode == 0, result.stderr
     assert kustomization.read_text() == before
 
 
-def test_first_deploy_of_some_services_only_is_refused(source, secrets, tmp_path):
-    result = deploy(
-        source,
-        "deploy",
-        ref("product-api", "a"),
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-        STATE_FILE=str(tmp_path / "empty-history.json"),
+def test_first_deploy_of_some_services_only_is_refused(deploy_to, tmp_path):
+    result = deploy_to(
+        "staging", ref("product-api", "a"), STATE_FILE=str(tmp_path / "empty-history.json")
     )
     assert result.returncode == 1
     assert "not pinned by digest" in result.stderr
     assert "techcommerce/frontend:" in result.stderr
 
 
-def test_simulation_without_history_warns_about_unpinned_services(source, secrets):
+def test_simulation_without_history_warns_about_unpinned_services(deploy_to):
     # In the cluster without credentials nothing recorded can be read: a partial deploy still
     # simulates (and says what it could not check).
-    result = deploy(
-        source,
-        "deploy",
-        ref("product-api", "a"),
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+    result = deploy_to("staging", ref("product-api", "a"))
     assert result.returncode == 0, result.stderr
     assert "WARNING: not pinned by digest" in result.stderr
     assert "SIMULATED" in result.stdout
     assert f"image: {ref('product-api', 'a')}" in result.stdout
 
 
-def test_a_missing_secret_file_fails_the_render(source, secrets):
+def test_a_missing_secret_file_fails_the_render(deploy_to, secrets):
     (secrets["staging"] / "admin-token.env").unlink()
-    result = deploy(
-        source,
-        "deploy",
-        *[ref(s, "a") for s in SERVICES],
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+    result = deploy_to("staging", *release("a"))
     assert result.returncode == 1
     assert "could not render manifests/deploy/staging" in result.stderr
     assert "admin-token.env" in result.stderr
@@ -184,20 +181,13 @@ def test_bad_input_is_refused(source, env, args, message):
     assert message in result.stderr
 
 
-def test_simulate_false_without_a_cluster_fails(source, secrets):
-    result = deploy(
-        source,
-        "deploy",
-        *[ref(s, "a") for s in SERVICES],
-        ENVIRONMENT="staging",
-        SIMULATE="false",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+def test_simulate_false_without_a_cluster_fails(deploy_to):
+    result = deploy_to("staging", *release("a"), SIMULATE="false")
     assert result.returncode == 1
     assert "SIMULATE=false but no credentials" in result.stderr
 
 
-def test_unreachable_cluster_falls_back_to_simulation(source, secrets, tmp_path):
+def test_unreachable_cluster_falls_back_to_simulation(deploy_to, tmp_path):
     kubeconfig = tmp_path / "kube"
     kubeconfig.mkdir()
     # A cluster that answers nothing: port 9 on loopback.
@@ -208,30 +198,20 @@ def test_unreachable_cluster_falls_back_to_simulation(source, secrets, tmp_path)
         "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
         "current-context: x\n"
     )
-    result = deploy(
-        source,
-        "deploy",
-        *[ref(s, "a") for s in SERVICES],
-        ENVIRONMENT="production",
-        KUBECONFIG_BOUND="true",
-        KUBECONFIG_DIR=str(kubeconfig),
-        OVERLAY_SECRETS_DIR=str(secrets["production"]),
+    result = deploy_to(
+        "production", *release("a"), KUBECONFIG_BOUND="true", KUBECONFIG_DIR=str(kubeconfig)
     )
     assert result.returncode == 0, result.stderr
     assert "cannot patch deployments in techcommerce-production" in result.stdout
     assert "SIMULATED" in result.stdout
 
 
-def test_history_partial_deploys_and_rollbacks(source, secrets, tmp_path):
+def test_history_partial_deploys_and_rollbacks(deploy_to, tmp_path):
     state = tmp_path / "state.json"
-    env = {
-        "ENVIRONMENT": "production",
-        "STATE_FILE": str(state),
-        "OVERLAY_SECRETS_DIR": str(secrets["production"]),
-    }
-    assert deploy(source, "deploy", *[ref(s, "a") for s in SERVICES], **env).returncode == 0
+    production = functools.partial(deploy_to, "production", STATE_FILE=str(state))
+    assert production(*release("a")).returncode == 0
     # Only order-api changed: the others keep their recorded digests.
-    result = deploy(source, "deploy", ref("order-api", "b"), COMMIT="c2", **env)
+    result = production(ref("order-api", "b"), COMMIT="c2")
     assert result.returncode == 0, result.stderr
     history = json.loads(state.read_text())
     assert [h["revision"] for h in history] == [2, 1]
@@ -241,13 +221,13 @@ def test_history_partial_deploys_and_rollbacks(source, secrets, tmp_path):
     assert f"image: {ref('product-api', 'a')}" in result.stdout
 
     # undo-failed does nothing while the newest release succeeded.
-    result = deploy(source, "rollback", REVISION="undo-failed", **env)
+    result = production(action="rollback", REVISION="undo-failed")
     assert result.returncode == 0
     assert "did not fail: nothing to roll back" in result.stderr
     assert len(json.loads(state.read_text())) == 2
 
     # previous: back to revision 1.
-    result = deploy(source, "rollback", **env)
+    result = production(action="rollback")
     assert result.returncode == 0, result.stderr
     history = json.loads(state.read_text())
     assert history[0]["action"] == "rollback"
@@ -257,16 +237,16 @@ def test_history_partial_deploys_and_rollbacks(source, secrets, tmp_path):
     assert f"image: {ref('order-api', 'a')}" in result.stdout
 
     # By revision, one service only.
-    result = deploy(source, "rollback", REVISION="2", SERVICES="order-api", **env)
+    result = production(action="rollback", REVISION="2", SERVICES="order-api")
     assert result.returncode == 0, result.stderr
     history = json.loads(state.read_text())
     assert history[0]["images"]["order-api"] == ref("order-api", "b")
-    assert deploy(source, "rollback", REVISION="99", **env).returncode == 1
+    assert production(action="rollback", REVISION="99").returncode == 1
 
 
-def test_undo_failed_restores_the_last_good_release(source, secrets, tmp_path):
+def test_undo_failed_restores_the_last_good_release(deploy_to, tmp_path):
     state = tmp_path / "state.json"
-    good = {s: ref(s, "a") for s in SERVICES}
+    good = dict(zip(SERVICES, release("a"), strict=True))
     bad = {**good, "product-api": ref("product-api", "f")}
     state.write_text(
         json.dumps(
@@ -276,13 +256,8 @@ def test_undo_failed_restores_the_last_good_release(source, secrets, tmp_path):
             ]
         )
     )
-    result = deploy(
-        source,
-        "rollback",
-        REVISION="undo-failed",
-        ENVIRONMENT="production",
-        STATE_FILE=str(state),
-        OVERLAY_SECRETS_DIR=str(secrets["production"]),
+    result = deploy_to(
+        "production", action="rollback", REVISION="undo-failed", STATE_FILE=str(state)
     )
     assert result.returncode == 0, result.stderr
     assert "rolling back to revision 1: product-api" in result.stderr
@@ -297,25 +272,17 @@ def test_a_deploy_without_the_environments_secrets_says_where_they_come_from(sou
     partial = secrets["staging"]
     (partial / "kustomization.yaml").unlink()
     for env in ({}, {"OVERLAY_SECRETS_DIR": str(partial)}):
-        result = deploy(
-            source, "deploy", *[ref(s, "a") for s in SERVICES], ENVIRONMENT="staging", **env
-        )
+        result = deploy(source, "deploy", *release("a"), ENVIRONMENT="staging", **env)
         assert result.returncode == 1
         assert "no Secrets for staging" in result.stderr
         assert "hack/gen-secrets.sh manifests/overlays/staging" in result.stderr
         assert "SIMULATED" not in result.stdout
 
 
-def test_the_secrets_are_rendered_with_hashed_names_that_the_workloads_use(source, secrets):
+def test_the_secrets_are_rendered_with_hashed_names_that_the_workloads_use(deploy_to, source):
     """The deploy renders manifests/deploy/ENV: the six generated Secrets, each named with the
     hash of its content, and every workload refers to those names (so a new value rolls it)."""
-    result = deploy(
-        source,
-        "deploy",
-        *[ref(s, "a") for s in SERVICES],
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+    result = deploy_to("staging", *release("a"))
     assert result.returncode == 0, result.stderr
     objects = [
         o
@@ -336,13 +303,8 @@ def test_the_secrets_are_rendered_with_hashed_names_that_the_workloads_use(sourc
     assert refs == names
 
 
-def test_rollback_without_history_fails(source, secrets):
-    result = deploy(
-        source,
-        "rollback",
-        ENVIRONMENT="staging",
-        OVERLAY_SECRETS_DIR=str(secrets["staging"]),
-    )
+def test_rollback_without_history_fails(deploy_to):
+    result = deploy_to("staging", action="rollback")
     assert result.returncode == 1
     assert "no earlier successful release" in result.stderr
 
