@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -366,38 +368,59 @@ DIGEST = "sha256:" + "ab" * 32
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def kaniko(recorder, tmp_path, **env):
+@dataclass
+class Build:
+    """One run of kaniko-build.sh: its process, its result files and the executor's call log."""
+
+    result: subprocess.CompletedProcess
+    results: dict[str, Path]
+    log: Path
+
+    def executor_args(self) -> list[str]:
+        """The arguments of the executor's one call, after checking the script succeeded."""
+        assert self.result.returncode == 0, self.result.stderr
+        [args] = calls(self.log)
+        return args
+
+
+@pytest.fixture
+def kaniko(recorder, tmp_path):
+    """Run kaniko-build.sh with the recording executor: the frontend at COMMIT to r.example,
+    unless the keyword arguments (the script's environment) say otherwise."""
     exe, log = recorder
-    results = {n: tmp_path / n for n in ("url", "digest", "ref")}
-    result = run(
-        ["sh", SCRIPTS / "kaniko-build.sh"],
-        env={
-            "EXECUTOR": str(exe),
-            "RECORD_LOG": str(log),
-            "RECORD_DIGEST": DIGEST,
-            "SOURCE_DIR": "/ws/source",
-            "DIGEST_FILE": str(tmp_path / "digest-file"),
-            "RESULT_IMAGE_URL": str(results["url"]),
-            "RESULT_IMAGE_DIGEST": str(results["digest"]),
-            "RESULT_IMAGE_REF": str(results["ref"]),
-            **env,
-        },
-    )
-    return result, results
+
+    def build(**env: str) -> Build:
+        results = {n: tmp_path / n for n in ("url", "digest", "ref")}
+        result = run(
+            ["sh", SCRIPTS / "kaniko-build.sh"],
+            env={
+                "EXECUTOR": str(exe),
+                "RECORD_LOG": str(log),
+                "RECORD_DIGEST": DIGEST,
+                "SOURCE_DIR": "/ws/source",
+                "DIGEST_FILE": str(tmp_path / "digest-file"),
+                "RESULT_IMAGE_URL": str(results["url"]),
+                "RESULT_IMAGE_DIGEST": str(results["digest"]),
+                "RESULT_IMAGE_REF": str(results["ref"]),
+                "SERVICE": "frontend",
+                "REGISTRY": "r.example",
+                "COMMIT": COMMIT,
+                **env,
+            },
+        )
+        return Build(result, results, log)
+
+    return build
 
 
-def test_kaniko_build_command_tags_caches_and_results(recorder, tmp_path):
-    result, results = kaniko(
-        recorder,
-        tmp_path,
+def test_kaniko_build_command_tags_caches_and_results(kaniko):
+    build = kaniko(
         SERVICE="order-api",
         REGISTRY="registry.example.com/shop/",
-        COMMIT=COMMIT,
         BRANCH="feature/Cart-2",
         SOURCE_URL="https://github.com/o/r",
     )
-    assert result.returncode == 0, result.stderr
-    [args] = calls(recorder[1])
+    args = build.executor_args()
     repo = "registry.example.com/shop/techcommerce/order-api"
     assert args[:4] == [
         "--context=dir:///ws/source/services",
@@ -414,111 +437,72 @@ def test_kaniko_build_command_tags_caches_and_results(recorder, tmp_path):
     assert "--no-push" not in args
     assert "--insecure" not in args, "verified HTTPS unless the registry is declared insecure"
     assert "--skip-tls-verify" not in args
-    assert results["url"].read_text() == f"{repo}:{COMMIT}"
-    assert results["digest"].read_text() == DIGEST
-    assert results["ref"].read_text() == f"{repo}@{DIGEST}"
+    assert build.results["url"].read_text() == f"{repo}:{COMMIT}"
+    assert build.results["digest"].read_text() == DIGEST
+    assert build.results["ref"].read_text() == f"{repo}@{DIGEST}"
 
 
-def test_kaniko_build_without_push_or_cache(recorder, tmp_path):
-    result, results = kaniko(
-        recorder,
-        tmp_path,
-        SERVICE="frontend",
-        REGISTRY="r.example",
-        COMMIT=COMMIT,
-        PUSH="false",
-        CACHE="false",
-    )
-    assert result.returncode == 0, result.stderr
-    [args] = calls(recorder[1])
+def test_kaniko_build_without_push_or_cache(kaniko):
+    build = kaniko(PUSH="false", CACHE="false")
+    args = build.executor_args()
     assert "--no-push" in args
     assert not any(a.startswith("--cache") for a in args)
     assert [a for a in args if a.startswith("--destination")] == [
         f"--destination=r.example/techcommerce/frontend:{COMMIT}"
     ]
-    assert results["ref"].read_text() == ""
+    assert build.results["ref"].read_text() == ""
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SERVICE": "cart", "COMMIT": COMMIT}, "unknown service"),
-        ({"SERVICE": "frontend", "COMMIT": "main; reboot"}, "COMMIT must be a hex"),
+        ({"SERVICE": "cart"}, "unknown service"),
+        ({"COMMIT": "main; reboot"}, "COMMIT must be a hex"),
+        *(
+            ({"INSECURE_REGISTRY": value}, "INSECURE_REGISTRY must be true or false")
+            for value in ["True", "yes", "1", "true; reboot"]
+        ),
     ],
 )
-def test_kaniko_build_refuses_bad_input(recorder, tmp_path, env, message):
-    result, _ = kaniko(recorder, tmp_path, REGISTRY="r.example", **env)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert not recorder[1].exists(), "the executor must not run"
+def test_kaniko_build_refuses_bad_input(kaniko, env, message):
+    build = kaniko(**env)
+    assert build.result.returncode == 2
+    assert message in build.result.stderr
+    assert not build.log.exists(), "the executor must not run"
 
 
-def test_kaniko_build_insecure_registry_pushes_over_plain_http(recorder, tmp_path):
+def test_kaniko_build_insecure_registry_pushes_over_plain_http(kaniko):
     """A plain-HTTP registry (kind's kind-registry:5000) needs --insecure (HTTP for the push and
     the layer cache) and --skip-tls-verify; the push still reports its digest."""
-    result, results = kaniko(
-        recorder,
-        tmp_path,
-        SERVICE="product-api",
-        REGISTRY="kind-registry:5000",
-        COMMIT=COMMIT,
-        INSECURE_REGISTRY="true",
-    )
-    assert result.returncode == 0, result.stderr
-    [args] = calls(recorder[1])
+    build = kaniko(SERVICE="product-api", REGISTRY="kind-registry:5000", INSECURE_REGISTRY="true")
+    args = build.executor_args()
     assert args.count("--insecure") == 1
     assert args.count("--skip-tls-verify") == 1
     assert "--cache-repo=kind-registry:5000/techcommerce/cache" in args
     assert "--no-push" not in args
-    assert results["ref"].read_text() == f"kind-registry:5000/techcommerce/product-api@{DIGEST}"
-
-
-@pytest.mark.parametrize("value", ["True", "yes", "1", "true; reboot"])
-def test_kaniko_build_refuses_an_unclear_insecure_registry(recorder, tmp_path, value):
-    result, _ = kaniko(
-        recorder,
-        tmp_path,
-        SERVICE="frontend",
-        REGISTRY="r.example",
-        COMMIT=COMMIT,
-        INSECURE_REGISTRY=value,
+    assert build.results["ref"].read_text() == (
+        f"kind-registry:5000/techcommerce/product-api@{DIGEST}"
     )
-    assert result.returncode == 2
-    assert "INSECURE_REGISTRY must be true or false" in result.stderr
-    assert not recorder[1].exists(), "the executor must not run"
 
 
-def test_kaniko_build_warns_when_the_docker_config_has_no_config_json(recorder, tmp_path):
+def test_kaniko_build_warns_when_the_docker_config_has_no_config_json(kaniko, tmp_path):
     """A registry Secret bound without items shows kaniko .dockerconfigjson, not config.json."""
     config = tmp_path / "docker-config"
     config.mkdir()
     (config / ".dockerconfigjson").write_text('{"auths": {}}')
-    env = {
-        "SERVICE": "frontend",
-        "REGISTRY": "r.example",
-        "COMMIT": COMMIT,
-        "DOCKER_CONFIG_BOUND": "true",
-        "DOCKER_CONFIG_DIR": str(config),
-    }
-    result, _ = kaniko(recorder, tmp_path, **env)
+    env = {"DOCKER_CONFIG_BOUND": "true", "DOCKER_CONFIG_DIR": str(config)}
+    result = kaniko(**env).result
     assert result.returncode == 0, result.stderr
     assert "no config.json" in result.stderr
     assert "item=.dockerconfigjson=config.json" in result.stderr
     (config / "config.json").write_text('{"auths": {}}')
-    result, _ = kaniko(recorder, tmp_path, **env)
+    result = kaniko(**env).result
     assert result.returncode == 0, result.stderr
     assert "config.json" not in result.stderr
 
 
-def test_kaniko_build_fails_when_the_push_gives_no_digest(recorder, tmp_path):
-    result, _ = kaniko(
-        recorder,
-        tmp_path,
-        SERVICE="frontend",
-        REGISTRY="r.example",
-        COMMIT=COMMIT,
-        RECORD_DIGEST="",
-    )
+def test_kaniko_build_fails_when_the_push_gives_no_digest(kaniko):
+    result = kaniko(RECORD_DIGEST="").result
     assert result.returncode == 1
     assert "no valid digest" in result.stderr
 

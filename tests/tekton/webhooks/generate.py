@@ -131,95 +131,61 @@ def headers(event: str, body: bytes, signature: str | None = "good") -> str:
     return "\n".join(lines) + "\n"
 
 
-def samples() -> dict[str, tuple[str, bytes, str | None]]:
-    def js(obj) -> bytes:
-        return json.dumps(obj, indent=2).encode() + b"\n"
+def js(obj) -> bytes:
+    return json.dumps(obj, indent=2).encode() + b"\n"
 
-    one_service = push(
-        "refs/heads/main",
-        [
-            commit(
-                AFTER, "product-api: paginate /products", modified=["services/product_api/views.py"]
-            )
-        ],
+
+def signed_push(ref: str, commits: list[dict], **shas: str) -> tuple[str, bytes, str]:
+    """A push delivery of `commits` to `ref`, signed with the right secret."""
+    return "push", js(push(ref, commits, **shas)), "good"
+
+
+def samples() -> dict[str, tuple[str, bytes, str | None]]:
+    product_api_change = commit(
+        AFTER, "product-api: paginate /products", modified=["services/product_api/views.py"]
     )
+    one_service = signed_push("refs/heads/main", [product_api_change])
     return {
-        "push-main-one-service": ("push", js(one_service), "good"),
-        "push-main-shared-code": (
-            "push",
-            js(
-                push(
-                    "refs/heads/main",
-                    [
-                        commit(BEFORE, "docs", modified=["README.md"]),
-                        commit(AFTER, "kit: pool timeout", modified=["services/kit/db.py"]),
-                    ],
-                )
-            ),
-            "good",
+        "push-main-one-service": one_service,
+        "push-main-shared-code": signed_push(
+            "refs/heads/main",
+            [
+                commit(BEFORE, "docs", modified=["README.md"]),
+                commit(AFTER, "kit: pool timeout", modified=["services/kit/db.py"]),
+            ],
         ),
-        "push-main-docs-only": (
-            "push",
-            js(
-                push(
-                    "refs/heads/main",
-                    [commit(AFTER, "docs", modified=["README.md"], added=["docs/runbook.md"])],
-                )
-            ),
-            "good",
+        "push-main-docs-only": signed_push(
+            "refs/heads/main",
+            [commit(AFTER, "docs", modified=["README.md"], added=["docs/runbook.md"])],
         ),
-        "push-main-tests-only": (
-            "push",
-            js(push("refs/heads/main", [commit(AFTER, "tests", added=["tests/e2e/test_x.py"])])),
-            "good",
+        "push-main-tests-only": signed_push(
+            "refs/heads/main", [commit(AFTER, "tests", added=["tests/e2e/test_x.py"])]
         ),
-        "push-develop-two-services": (
-            "push",
-            js(
-                push(
-                    "refs/heads/develop",
-                    [
-                        commit(BEFORE, "order-api", modified=["services/order_api/orders.py"]),
-                        commit(AFTER, "frontend", added=["services/frontend/templates/x.html"]),
-                    ],
-                )
-            ),
-            "good",
+        "push-develop-two-services": signed_push(
+            "refs/heads/develop",
+            [
+                commit(BEFORE, "order-api", modified=["services/order_api/orders.py"]),
+                commit(AFTER, "frontend", added=["services/frontend/templates/x.html"]),
+            ],
         ),
-        "push-feature-branch-with-slash": (
-            "push",
-            js(
-                push(
-                    "refs/heads/feature/cart-v2",
-                    [commit(AFTER, "frontend: cart", modified=["services/frontend/cart.py"])],
-                )
-            ),
-            "good",
+        "push-feature-branch-with-slash": signed_push(
+            "refs/heads/feature/cart-v2",
+            [commit(AFTER, "frontend: cart", modified=["services/frontend/cart.py"])],
         ),
-        "push-new-branch": (
-            "push",
-            js(
-                push(
-                    "refs/heads/fix/typo",
-                    [commit(AFTER, "fix", modified=["services/order_api/app.py"])],
-                    before="0" * 40,
-                )
-            ),
-            "good",
+        "push-new-branch": signed_push(
+            "refs/heads/fix/typo",
+            [commit(AFTER, "fix", modified=["services/order_api/app.py"])],
+            before="0" * 40,
         ),
-        "push-tag": ("push", js(push("refs/tags/v1.2.0", [], before="0" * 40)), "good"),
-        "push-branch-deleted": (
-            "push",
-            js(push("refs/heads/feature/old", [], after="0" * 40)),
-            "good",
-        ),
+        "push-tag": signed_push("refs/tags/v1.2.0", [], before="0" * 40),
+        "push-branch-deleted": signed_push("refs/heads/feature/old", [], after="0" * 40),
         "pull-request-opened": ("pull_request", js(pull_request("opened")), "good"),
         "pull-request-synchronize": ("pull_request", js(pull_request("synchronize")), "good"),
         "pull-request-closed": ("pull_request", js(pull_request("closed")), "good"),
         "ping": ("ping", js(ping()), "good"),
         "wrong-event-type": ("issues", js({"action": "opened", "repository": REPO}), "good"),
-        "bad-signature": ("push", js(one_service), "bad"),
-        "missing-signature": ("push", js(one_service), None),
+        "bad-signature": ("push", one_service[1], "bad"),
+        "missing-signature": ("push", one_service[1], None),
         "malformed-json": ("push", b'{"ref": "refs/heads/main", "after": \n', "good"),
     }
 
