@@ -120,6 +120,14 @@ class Shop:
     async def post(self, action: str, fields: dict, *, follow: bool = True):
         return await self.client.post(action, data=fields, headers=HTML, allow_redirects=follow)
 
+    async def post_page(self, action: str, fields: dict, status: int = 200) -> str:
+        """Submit `fields` to `action` like a browser; the page it ends on, which must have
+        answered `status`."""
+        response = await self.post(action, fields)
+        body = await response.text()
+        assert response.status == status, (response.status, text_of(body)[:500])
+        return body
+
     async def add(self, product_id: int, quantity: int = 1):
         response = await self.submit(
             f"/products/{product_id}", "/cart/items", {"quantity": str(quantity)}

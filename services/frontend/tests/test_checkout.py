@@ -63,9 +63,7 @@ async def test_validation_errors_are_shown_next_to_the_fields_and_nothing_is_ord
     fields = await checkout_fields(
         shop, name="", email="ada@", postal_code="", country="XX", city="Paris"
     )
-    response = await shop.post("/checkout", fields)
-    assert response.status == 422
-    html = await response.text()
+    html = await shop.post_page("/checkout", fields, status=422)
     text = text_of(html)
     assert "Please correct the 4 fields marked below." in text
     assert "Enter your full name." in text
@@ -118,9 +116,7 @@ async def test_sold_out_during_checkout_lists_the_short_items_and_keeps_the_cart
     await products("UPDATE catalog.products SET stock = 1 WHERE id = 1")
     await products("UPDATE catalog.products SET stock = 0 WHERE id = 4")
 
-    response = await shop.post("/checkout", fields)
-    assert response.status == 409
-    html = await response.text()
+    html = await shop.post_page("/checkout", fields, status=409)
     text = text_of(html)
     assert "some items sold out while you were shopping" in text
     assert "Quiet Headphones: only 1 left (you asked for 4)." in text
@@ -249,10 +245,8 @@ async def test_a_submit_in_flight_for_too_long_asks_the_shopper_to_wait(
     fields = await checkout_fields(shop)
     holder = asyncio.create_task(hold_key_lock(database_url, fields["idempotency_key"], 2.5))
     await asyncio.sleep(0.1)
-    response = await shop.post("/checkout", fields)
+    html = await shop.post_page("/checkout", fields, status=409)
     await holder
-    assert response.status == 409
-    html = await response.text()
     assert "Your order is still being placed." in text_of(html)
     assert Forms(html).get("/checkout")["idempotency_key"] == fields["idempotency_key"]
     assert await order_count(products) == 0

@@ -68,9 +68,7 @@ async def test_order_api_down_keeps_the_cart_and_a_retry_places_exactly_one_orde
     fields = Forms(await shop.page("/checkout")).get("/checkout")
     fields.update(ADDRESS)
 
-    response = await shop.post("/checkout", fields)
-    assert response.status == 503
-    html = await response.text()
+    html = await shop.post_page("/checkout", fields, status=503)
     assert "We could not reach our order system" in text_of(html)
     assert "Your cart is saved" in text_of(html)
     retry = Forms(html).get("/checkout")

@@ -48,42 +48,50 @@ def test_session_cookies_round_trip_and_refuse_forgery_and_age():
     assert codec.loads(cookie, now=1_000_000 + 3601) is None  # expired
 
 
+class Loader:
+    """A cache's loader that counts its calls: each call takes `delay` seconds (call number
+    `held`, if given, waits until `release()`), then answers its number or raises `error`."""
+
+    def __init__(self, delay: float = 0, *, held: int = 0, error: Exception | None = None):
+        self.delay, self.held, self.error = delay, held, error
+        self.calls = 0
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def __call__(self) -> int:
+        self.calls += 1
+        number = self.calls
+        if number == self.held:
+            await self._released.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return number
+
+
 async def test_the_cache_shares_one_call_among_concurrent_readers():
     cache = TtlCache(ttl=10)
-    calls = 0
-
-    async def load():
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.05)
-        return {"n": calls}
-
+    load = Loader(delay=0.05)
     results = await asyncio.gather(*(cache.get("k", load) for _ in range(10)))
-    assert calls == 1 and all(r == {"n": 1} for r in results)
-    assert await cache.get("k", load) == {"n": 1}
+    assert load.calls == 1 and results == [1] * 10
+    assert await cache.get("k", load) == 1
     await cache.close()
 
 
 async def test_a_stale_answer_is_served_while_one_refresh_runs_then_it_expires():
     cache = TtlCache(ttl=0.2)
-    calls = 0
-    release = asyncio.Event()
-
-    async def load():
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            await release.wait()  # the background refresh is slow
-        return calls
-
+    load = Loader(held=2)  # the background refresh is slow
     assert await cache.get("k", load) == 1
     await asyncio.sleep(0.25)  # stale now
     answers = [await cache.get("k", load) for _ in range(5)]
     assert answers == [1] * 5  # answered at once, nobody waited for the slow refresh
     await asyncio.sleep(0.01)
     assert await cache.get("k", load) == 1  # still refreshing
-    assert calls == 2  # one refresh, not six
-    release.set()
+    assert load.calls == 2  # one refresh, not six
+    load.release()
     await asyncio.sleep(0.01)
     assert await cache.get("k", load) == 2  # the refreshed answer
     await asyncio.sleep(0.45)  # older than 2 x ttl: too old to serve
@@ -93,18 +101,11 @@ async def test_a_stale_answer_is_served_while_one_refresh_runs_then_it_expires()
 
 async def test_the_cache_shares_failures_but_does_not_keep_them():
     cache = TtlCache(ttl=10)
-    calls = 0
-
-    async def failing():
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        raise RuntimeError("down")
-
+    failing = Loader(delay=0.01, error=RuntimeError("down"))
     outcomes = await asyncio.gather(
         *(cache.get("k", failing) for _ in range(3)), return_exceptions=True
     )
-    assert calls == 1 and all(isinstance(o, RuntimeError) for o in outcomes)
+    assert failing.calls == 1 and all(isinstance(o, RuntimeError) for o in outcomes)
 
     async def working():
         return "up"
