@@ -13,7 +13,8 @@ from aiohttp import web
 
 from frontend import pictures, views
 from frontend.api import ORDER_API, PRODUCT_API, OrderApi, ProductApi
-from frontend.keys import ORDERS, PRODUCTS, SESSION_CODEC, SETTINGS, STATIC_URLS
+from frontend.fragments import FragmentCache
+from frontend.keys import FRAGMENTS, ORDERS, PRODUCTS, SESSION_CODEC, SETTINGS, STATIC_URLS
 from frontend.pages import html_error_middleware
 from frontend.service_client import ServiceClient, session_getter
 from frontend.session import SessionCodec, session_middleware
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> web.Application:
         TtlCache(settings.catalog_cache_seconds),
     )
     app.on_cleanup.append(_stop_cache_refreshes)
+    app[FRAGMENTS] = FragmentCache()
     app[ORDERS] = OrderApi(
         ServiceClient(ORDER_API, settings.order_api_url, session, token=settings.order_api_token)
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from frontend.api import ORDER_API
 from frontend.cart import Cart
@@ -77,6 +78,13 @@ def render(
     if headers:
         response.headers.update(headers)
     return response
+
+
+def render_fragment(request: web.Request, template: str, context: dict[str, Any]) -> Markup:
+    """A template rendered from `context` alone (no layout, no per-request values): a piece of a
+    page (fragments.FragmentCache) that the page's template puts in as it is."""
+    html = aiohttp_jinja2.get_env(request.app).get_template(template).render(context)
+    return Markup(html)  # noqa: S704 - the output of an autoescaping template is escaped HTML
 
 
 def redirect(location: str) -> web.Response:

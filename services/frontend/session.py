@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from frontend.keys import SESSION, SESSION_CODEC
@@ -56,9 +56,17 @@ class SessionCodec:
         self._key = hashlib.sha256(b"techcommerce-frontend-session\0" + secret.encode()).digest()
         self.secure = secure
         self.max_age = max_age
+        self._attributes = f"; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax" + (
+            "; Secure" if secure else ""
+        )
+
+    def set_cookie(self, value: str) -> str:
+        """The Set-Cookie header of a session cookie (what aiohttp's set_cookie writes, without
+        building a Morsel per response; `value` is base64url and ".", nothing to quote)."""
+        return f"{COOKIE_NAME}={value}{self._attributes}"
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+        return _b64(hmac.digest(self._key, body.encode("ascii"), "sha256"))
 
     def dumps(self, data: dict[str, Any], now: float | None = None) -> str:
         payload = {"t": int(now if now is not None else time.time()), "d": data}
@@ -189,15 +197,7 @@ def save_session(request: web.Request, response: web.StreamResponse) -> None:
     if session is None or not session.changed or response.prepared:
         return
     codec = request.app[SESSION_CODEC]
-    response.set_cookie(
-        COOKIE_NAME,
-        codec.dumps(session.to_data()),
-        max_age=codec.max_age,
-        path="/",
-        httponly=True,
-        secure=codec.secure,
-        samesite="Lax",
-    )
+    response.headers.add(hdrs.SET_COOKIE, codec.set_cookie(codec.dumps(session.to_data())))
 
 
 @web.middleware

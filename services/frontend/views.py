@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 
 from frontend.cart import MAX_QUANTITY, Cart, CartFull, PricedCart, price_cart
 from frontend.forms import (
@@ -21,8 +22,8 @@ from frontend.forms import (
     positive_id,
     quantity,
 )
-from frontend.keys import ORDERS, PRODUCTS
-from frontend.pages import PageError, flash, redirect, render
+from frontend.keys import FRAGMENTS, ORDERS, PRODUCTS
+from frontend.pages import PageError, flash, redirect, render, render_fragment
 from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import checked_form, get_session
 from kit.validation import is_uuid
@@ -45,33 +46,39 @@ async def catalog(request: web.Request) -> web.Response:
     categories, page = await asyncio.gather(
         products.categories(), products.list_products(query.api_params())
     )
-    total = page["total"]
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    category_names = {c["slug"]: c["name"] for c in categories}
-
-    def link(**changes: Any) -> str:
-        params = query.link_params(**changes)
-        return "/?" + urlencode(params) if params else "/"
-
     if query.q:
         heading = f"Results for “{query.q}”"
     else:
-        heading = category_names.get(query.category, "All products")
+        heading = {c["slug"]: c["name"] for c in categories}.get(query.category, "All products")
+
+    def results() -> Markup:
+        total = page["total"]
+
+        def link(**changes: Any) -> str:
+            params = query.link_params(**changes)
+            return "/?" + urlencode(params) if params else "/"
+
+        return render_fragment(
+            request,
+            "_catalog.html",
+            {
+                "query": query,
+                "categories": categories,
+                "heading": heading,
+                "products": page["items"],
+                "total": total,
+                "page": query.page,
+                "pages": max(1, math.ceil(total / PAGE_SIZE)),
+                "link": link,
+                "sorts": SORTS,
+                "low_stock": LOW_STOCK,
+            },
+        )
+
+    # The query's repr names every field as parsed (typed prices and their errors included).
+    fragment = request.app[FRAGMENTS].get(("catalog", repr(query)), (page, categories), results)
     return render(
-        request,
-        "catalog.html",
-        {
-            "query": query,
-            "categories": categories,
-            "heading": heading,
-            "products": page["items"],
-            "total": total,
-            "page": query.page,
-            "pages": pages,
-            "link": link,
-            "sorts": SORTS,
-            "low_stock": LOW_STOCK,
-        },
+        request, "catalog.html", {"query": query, "heading": heading, "catalog": fragment}
     )
 
 
