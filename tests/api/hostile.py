@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from processes import stop_process
 from support.procs import ServiceProcess, start_service
 
 CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))]
@@ -158,8 +159,7 @@ class KeptLog:
 
     def stop(self) -> str:
         """Stop the service and return everything it logged."""
-        self.service.terminate()
-        self.service.process.wait(timeout=30)
+        stop_process(self.service.process, timeout=30)
         self._thread.join(timeout=10)
         self.service.stop()
         return "".join(self.lines)
@@ -186,6 +186,25 @@ async def raw_request(
 RawRequest = tuple[bytes, dict[bytes, bytes], bytes]  # request line, headers, body
 
 
+def raw_requests(
+    header_sets: list[dict[bytes, bytes]],
+    routes: list[tuple[bytes, bytes]],
+    base: Callable[[], dict[bytes, bytes]] = dict,
+) -> list[RawRequest]:
+    """Every route (request line, body) once with each header set, laid over the headers `base`
+    makes afresh for every request (a new Idempotency-Key, say)."""
+    return [
+        (request_line, {**base(), **headers}, body)
+        for headers in header_sets
+        for request_line, body in routes
+    ]
+
+
+async def send_raw_requests(port: int, requests: list[RawRequest]) -> list[int]:
+    """Each request byte for byte, in order, to 127.0.0.1:`port`; the answers' statuses."""
+    return [await raw_request(port, *request) for request in requests]
+
+
 async def raw_requests_to_a_process(
     package: str, env: dict[str, str], requests: list[RawRequest]
 ) -> tuple[list[int], str]:
@@ -193,11 +212,8 @@ async def raw_requests_to_a_process(
     statuses (in order) and everything the process logged."""
     service = start_service(package, env)
     kept = KeptLog(service)
-    statuses = []
     try:
-        port = int(service.url.rsplit(":", 1)[1])
-        for request_line, headers, body in requests:
-            statuses.append(await raw_request(port, request_line, headers, body))
+        statuses = await send_raw_requests(int(service.url.rsplit(":", 1)[1]), requests)
     finally:
         log = kept.stop()
     return statuses, log

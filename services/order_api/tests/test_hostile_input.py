@@ -21,6 +21,7 @@ from api.hostile import (
     malformed_authorization_headers,
     malformed_other_headers,
     non_ascii_digit_strings,
+    raw_requests,
     raw_requests_to_a_process,
     server_errors,
     texts_with_control_chars,
@@ -176,25 +177,20 @@ async def test_malformed_authorization_is_401_never_500(products, sql):
     log line each without a traceback, nothing written."""
     before = await order_state(sql)
     order_id = b"00000000-0000-4000-8000-000000000000"
-    requests = [
-        (
-            request_line,
-            {
-                b"Authorization": value,
-                b"Idempotency-Key": new_key().encode(),
-                b"Content-Type": b"application/json",
-            },
-            body,
-        )
-        for value in malformed_authorization_headers()
-        for request_line, body in [
+    requests = raw_requests(
+        [{b"Authorization": value} for value in malformed_authorization_headers()],
+        [
             (b"POST /orders HTTP/1.1", orjson.dumps(order_body((1, 1)))),
             (b"GET /orders?email=ada@example.com HTTP/1.1", b""),
             (b"GET /orders/" + order_id + b" HTTP/1.1", b""),
             (b"POST /orders/" + order_id + b"/cancel HTTP/1.1", b""),
             (b"POST /orders/" + order_id + b"/status HTTP/1.1", b'{"status": "shipped"}'),
-        ]
-    ]
+        ],
+        base=lambda: {
+            b"Idempotency-Key": new_key().encode(),
+            b"Content-Type": b"application/json",
+        },
+    )
     statuses, log = await raw_requests_to_a_process("order_api", service_env("order_api"), requests)
     assert statuses and all(status in (400, 401) for status in statuses), statuses
     assert statuses.count(401) >= 5 * 10
@@ -208,25 +204,20 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(pr
     before = await order_state(sql)
     order_id = b"00000000-0000-4000-8000-000000000000"
     shop = {b"Authorization": f"Bearer {SERVICE_TOKEN}".encode()}
-    requests = [
-        (
-            request_line,
-            {
-                **shop,
-                b"Content-Type": b"application/json",
-                b"Idempotency-Key": new_key().encode(),
-                **headers,
-            },
-            body,
-        )
-        for headers in malformed_other_headers()
-        for request_line, body in [
+    requests = raw_requests(
+        malformed_other_headers(),
+        [
             (b"POST /orders HTTP/1.1", b"{}"),
             (b"GET /orders?email=ada@example.com HTTP/1.1", b""),
             (b"GET /orders/" + order_id + b" HTTP/1.1", b""),
             (b"POST /orders/" + order_id + b"/cancel HTTP/1.1", b""),
-        ]
-    ]
+        ],
+        base=lambda: {
+            **shop,
+            b"Content-Type": b"application/json",
+            b"Idempotency-Key": new_key().encode(),
+        },
+    )
     statuses, log = await raw_requests_to_a_process("order_api", service_env("order_api"), requests)
     assert server_errors(statuses, requests) == []
     assert_log_has_no_error(log)

@@ -21,6 +21,7 @@ from api.hostile import (
     malformed_other_headers,
     money_texts,
     non_ascii_digit_strings,
+    raw_requests,
     raw_requests_to_a_process,
     server_errors,
     texts_with_control_chars,
@@ -138,16 +139,16 @@ async def test_malformed_authorization_is_401_never_500(small_catalog, sql):
     what reaches the app, aiohttp's own 400 for what HTTP forbids, and one log line each without
     a traceback."""
     before = await catalog_state(sql)
-    requests = [
-        (request_line, {b"Authorization": value, b"Content-Type": b"application/json"}, body)
-        for value in malformed_authorization_headers()
-        for request_line, body in [
+    requests = raw_requests(
+        [{b"Authorization": value} for value in malformed_authorization_headers()],
+        [
             (b"POST /products HTTP/1.1", b"{}"),
             (b"PATCH /products/1 HTTP/1.1", b"{}"),
             (b"DELETE /products/1 HTTP/1.1", b""),
             (b"POST /products/1/stock HTTP/1.1", b"{}"),
-        ]
-    ]
+        ],
+        base=lambda: {b"Content-Type": b"application/json"},
+    )
     env = service_env("product_api", **PRODUCT_CACHE_ON)
     statuses, log = await raw_requests_to_a_process("product_api", env, requests)
     assert statuses and all(status in (400, 401, 431) for status in statuses), statuses
@@ -182,18 +183,18 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(sm
     bytes that are not UTF-8, odd syntax or oversized: never a 5xx, never a traceback."""
     before = await catalog_state(sql)
     admin = {b"Authorization": f"Bearer {ADMIN_TOKEN}".encode()}
-    requests = [
-        (request_line, {**admin, b"Content-Type": b"application/json", **headers}, body)
-        for headers in malformed_other_headers()
-        for request_line, body in [
+    requests = raw_requests(
+        malformed_other_headers(),
+        [
             (b"GET /products HTTP/1.1", b""),
             (b"GET /products/1 HTTP/1.1", b""),
             (b"GET /categories HTTP/1.1", b""),
             (b"POST /products HTTP/1.1", b"{}"),
             (b"PATCH /products/1 HTTP/1.1", b"{}"),
             (b"POST /products/1/stock HTTP/1.1", b'{"delta": 1}'),
-        ]
-    ]
+        ],
+        base=lambda: {**admin, b"Content-Type": b"application/json"},
+    )
     env = service_env("product_api", **PRODUCT_CACHE_ON)
     statuses, log = await raw_requests_to_a_process("product_api", env, requests)
     assert server_errors(statuses, requests) == []
