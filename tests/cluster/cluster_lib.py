@@ -229,17 +229,6 @@ def images(pod: dict[str, Any]) -> list[str]:
     return [c["image"] for c in (pod.get("initContainers") or []) + (pod.get("containers") or [])]
 
 
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every mapping inside a YAML document."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
-
-
 def shell_scripts(roots: tuple[str, ...] = ("hack", "tekton", ".ci")) -> list[Path]:
     """Every *.sh file and every file with a sh/bash shebang under ROOTS (no virtualenvs, no
     node_modules)."""

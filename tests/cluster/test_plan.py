@@ -22,11 +22,10 @@ from cluster.cluster_lib import (
     pod_spec,
     run_script,
     secret_refs,
-    walk,
     yaml_docs,
 )
 from cluster.plan_checks import check_creates_follow_checks, check_namespaces_exist_before_use
-from support.kustomize import kustomize_objects
+from support.kustomize import kustomize_objects, mappings
 
 
 def test_every_plan_line_is_one_prefixed_command_and_headings_stay_on_stderr(plan: Plan):
@@ -369,7 +368,7 @@ def test_secrets_tekton_references_are_created_by_the_plan(plan: Plan):
         for doc in yaml_docs(path):
             if doc["kind"] == "Ingress":
                 continue  # its TLS Secret is for a real cluster's ingress, not for kind
-            for node in walk(doc):
+            for node in mappings(doc):
                 name = node.get("secretName")
                 if isinstance(name, str) and "$(" not in name:
                     key = node.get("secretKey")

@@ -48,23 +48,27 @@ def test_secrets_before_their_namespace_are_caught(
         check_namespaces_exist_before_use(plan, staging_render)
 
 
-def test_creating_the_cluster_without_looking_first_is_caught(tmp_path: Path):
-    plan = broken_plan(
-        tmp_path,
-        'if probe_output kind get clusters | grep -qx "$CLUSTER_NAME"; then',
-        "if false; then",
-    )
-    with pytest.raises(AssertionError):
-        check_creates_follow_checks(plan)
-
-
-def test_overwriting_secrets_without_looking_first_is_caught(tmp_path: Path):
-    plan = broken_plan(
-        tmp_path,
-        'if probe kubectl --context "$CONTEXT" get secret --namespace "$namespace" "$name"; then',
-        "if false; then",
-    )
-    with pytest.raises(AssertionError, match="create secret"):
+@pytest.mark.parametrize(
+    ("look", "match"),
+    [
+        pytest.param(
+            'if probe_output kind get clusters | grep -qx "$CLUSTER_NAME"; then',
+            None,
+            id="the kind cluster",
+        ),
+        pytest.param(
+            'if probe kubectl --context "$CONTEXT" get secret --namespace "$namespace" "$name";'
+            " then",
+            "create secret",
+            id="a Secret",
+        ),
+    ],
+)
+def test_creating_without_looking_first_is_caught(tmp_path: Path, look: str, match: str | None):
+    """cluster-up with the look for what exists (LOOK) made `if false; then`: it would create
+    (or overwrite) without checking."""
+    plan = broken_plan(tmp_path, look, "if false; then")
+    with pytest.raises(AssertionError, match=match):
         check_creates_follow_checks(plan)
 
 

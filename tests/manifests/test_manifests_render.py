@@ -23,6 +23,7 @@ from manifests.manifest_lib import (
     run_kustomize,
     secrets_of,
 )
+from support.kustomize import mappings
 
 NAMESPACES = {"staging": "techcommerce-staging", "production": "techcommerce-production"}
 # Per environment: Deployment replicas (None = owned by the HPA) and product-api HPA bounds.
@@ -214,20 +215,12 @@ def _secret_dir(manifests: Path, environment: str) -> Path:
 def _secret_refs(objects: list[dict[str, Any]]) -> set[str]:
     """Every Secret name a rendered object refers to (env, envFrom, volumes)."""
     found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("secretKeyRef", "secretRef") and isinstance(value, dict):
-                    found.add(value["name"])
-                elif key == "secret" and isinstance(value, dict) and "secretName" in value:
-                    found.add(value["secretName"])
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(objects)
+    for node in mappings(objects):
+        for key, value in node.items():
+            if key in ("secretKeyRef", "secretRef") and isinstance(value, dict):
+                found.add(value["name"])
+            elif key == "secret" and isinstance(value, dict) and "secretName" in value:
+                found.add(value["secretName"])
     return found
 
 
