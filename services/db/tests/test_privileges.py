@@ -102,9 +102,16 @@ async def test_the_stock_functions_run_as_a_narrow_owner_with_a_fixed_search_pat
             "proname": name,
             "owner": "catalog_stock",
             "prosecdef": True,
-            "proconfig": ["search_path=pg_catalog, pg_temp"],
+            "proconfig": config,
         }
-        for name in ("release_stock", "reserve_stock")
+        for name, config in (
+            ("release_stock", ["search_path=pg_catalog, pg_temp"]),
+            # catalog/0006: its statements read array parameters and are planned once per session
+            (
+                "reserve_stock",
+                ["search_path=pg_catalog, pg_temp", "plan_cache_mode=force_generic_plan"],
+            ),
+        )
     ]
     # The change-notification triggers' functions (catalog/0005) run as whoever writes, and no
     # service role may call them.
