@@ -270,9 +270,12 @@ class Tally:
         assert self.count >= at_least
 
     async def send(self, client, method: str, url, expected: set[int], **kwargs) -> None:
+        """One request (`kwargs` as the client takes them: json, params, data, headers), its
+        answer recorded."""
         response = await client.request(method, url, **kwargs)
         body = await response.read()
-        label = f"{method} {url} {kwargs.get('json', kwargs.get('params', ''))!r:.160}"
+        sent = kwargs.get("json", kwargs.get("params", kwargs.get("data", "")))
+        label = f"{method} {url} {sent!r:.160}"
         self.record(label, response.status, response.content_type, body, expected)
 
 
