@@ -6,9 +6,11 @@ line such as ``configuration error: DB_POOL_MAX must be an integer >= 1, got 'te
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -68,15 +70,7 @@ class Env:
         minimum: int | None = None,
         maximum: int | None = None,
     ) -> int:
-        value = self._raw(name, default)
-        if value is None:
-            return default  # type: ignore[return-value]
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(f"{name} must be an integer, got {value!r}") from None
-        _check_range(name, number, minimum, maximum)
-        return number
+        return self._number(name, default, int, "an integer", minimum, maximum)
 
     def float(
         self,
@@ -86,14 +80,32 @@ class Env:
         minimum: float | None = None,
         maximum: float | None = None,
     ) -> float:
+        return self._number(name, default, float, "a finite number", minimum, maximum)
+
+    def _number(
+        self,
+        name: str,
+        default: object,
+        parse: Callable[[str], float],
+        kind: str,
+        minimum: float | None,
+        maximum: float | None,
+    ) -> Any:
+        """The variable parsed by `parse` (int or float) within minimum..maximum; nan and the
+        infinities, which every range comparison lets through, are refused."""
         value = self._raw(name, default)
         if value is None:
-            return default  # type: ignore[return-value]
+            return default
         try:
-            number = float(value)
+            number = parse(value)
         except ValueError:
-            raise ConfigError(f"{name} must be a number, got {value!r}") from None
-        _check_range(name, number, minimum, maximum)
+            number = math.nan
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        if minimum is not None and number < minimum:
+            raise ConfigError(f"{name} must be >= {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ConfigError(f"{name} must be <= {maximum}, got {number}")
         return number
 
     def choice(self, name: str, choices: tuple[str, ...], default: object = _MISSING) -> str:
@@ -108,13 +120,6 @@ class Env:
         if not sep or scheme not in schemes or not rest:
             raise ConfigError(f"{name} must be a {'/'.join(schemes)} URL, got a malformed value")
         return value
-
-
-def _check_range(name: str, number: float, minimum: float | None, maximum: float | None) -> None:
-    if minimum is not None and number < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {number}")
-    if maximum is not None and number > maximum:
-        raise ConfigError(f"{name} must be <= {maximum}, got {number}")
 
 
 @dataclass(frozen=True)

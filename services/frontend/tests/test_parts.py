@@ -22,7 +22,7 @@ def test_settings_have_safe_defaults_and_name_the_bad_variable():
     cases = {
         "SESSION_SECRET": ("short", "SESSION_SECRET must be at least 32"),
         "PRODUCT_API_URL": ("product:5000", "PRODUCT_API_URL must be a http/https URL"),
-        "HTTP_TIMEOUT_SECONDS": ("soon", "HTTP_TIMEOUT_SECONDS must be a number"),
+        "HTTP_TIMEOUT_SECONDS": ("soon", "HTTP_TIMEOUT_SECONDS must be a finite number"),
         "SESSION_COOKIE_SECURE": ("yes", "SESSION_COOKIE_SECURE must be one of"),
     }
     for name, (value, message) in cases.items():

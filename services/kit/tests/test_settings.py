@@ -35,6 +35,10 @@ def test_valid_environment_gives_typed_settings():
         ({"EVENT_LOOP": "trio"}, "EVENT_LOOP must be one of uvloop, asyncio"),
         ({"ADMIN_TOKEN": "short"}, "ADMIN_TOKEN must be at least 16 characters"),
         ({"DRAIN_SECONDS": "15", "SHUTDOWN_TIMEOUT_SECONDS": "15"}, "must be <= 28"),
+        ({"DRAIN_SECONDS": "soon"}, "DRAIN_SECONDS must be a finite number, got 'soon'"),
+        ({"DRAIN_SECONDS": "nan"}, "DRAIN_SECONDS must be a finite number, got 'nan'"),
+        ({"DB_ACQUIRE_TIMEOUT_SECONDS": "inf"}, "DB_ACQUIRE_TIMEOUT_SECONDS must be a finite"),
+        ({"DB_POOL_MAX": "1" * 400}, "DB_POOL_MAX must be <= "),
     ],
 )
 def test_bad_variable_is_named(overrides, message):
