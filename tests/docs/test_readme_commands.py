@@ -76,8 +76,12 @@ MUST_RUN = {
         "promtool test rules monitoring/prometheus/tests/*.test.yml",
         "amtool check-config monitoring/alertmanager/alertmanager.yml",
         "kubectl kustomize monitoring/kubernetes",
+        ".venv/bin/python monitoring/prometheus/slo_rules.py --check",
     ),
-    "tekton/README.md": ("hack/tekton-validate check tekton/",),
+    "tekton/README.md": (
+        "hack/tekton-validate check tekton/",
+        ".venv/bin/python tekton/scripts/embed.py --check",
+    ),
 }
 
 
