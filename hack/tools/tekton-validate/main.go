@@ -69,12 +69,11 @@ func runCheck(paths []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: hack/tekton-validate check PATH... (--help for more)")
 		return 2
 	}
-	docs, findings, err := loadDocs(paths)
+	docs, findings, err := loadAndCheck(paths)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	findings = append(findings, check(docs)...)
 	for _, f := range findings {
 		fmt.Fprintln(stdout, f)
 	}

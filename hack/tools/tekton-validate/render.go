@@ -136,42 +136,27 @@ func (r *renderer) deliver(d Delivery) (Outcome, error) {
 	indexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	}
-	els, trs, tbs, ctbs, tts, cis := indexer(), indexer(), indexer(), indexer(), indexer(), indexer()
-	if err := els.Add(r.listener); err != nil {
-		return out, err
-	}
-	for _, o := range r.repo.Triggers {
-		if err := trs.Add(o); err != nil {
-			return out, err
-		}
-	}
-	for _, o := range r.repo.TriggerBindings {
-		if err := tbs.Add(o); err != nil {
-			return out, err
-		}
-	}
-	for _, o := range r.repo.ClusterTriggerBindings {
-		if err := ctbs.Add(o); err != nil {
-			return out, err
-		}
-	}
-	for _, o := range r.repo.TriggerTemplates {
-		if err := tts.Add(o); err != nil {
-			return out, err
-		}
-	}
+	var interceptors []*triggersv1alpha1.ClusterInterceptor
 	for _, name := range []string{"github", "cel", "gitlab", "bitbucket", "slack"} {
 		u, err := apis.ParseURL(srv.URL + "/" + name)
 		if err != nil {
 			return out, err
 		}
-		ci := &triggersv1alpha1.ClusterInterceptor{
+		interceptors = append(interceptors, &triggersv1alpha1.ClusterInterceptor{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec:       triggersv1alpha1.ClusterInterceptorSpec{ClientConfig: triggersv1alpha1.ClientConfig{URL: u}},
-		}
-		if err := cis.Add(ci); err != nil {
-			return out, err
-		}
+		})
+	}
+	els, trs, tbs, ctbs, tts, cis := indexer(), indexer(), indexer(), indexer(), indexer(), indexer()
+	if err := errors.Join(
+		addAll(els, []*triggersv1.EventListener{r.listener}),
+		addAll(trs, r.repo.Triggers),
+		addAll(tbs, r.repo.TriggerBindings),
+		addAll(ctbs, r.repo.ClusterTriggerBindings),
+		addAll(tts, r.repo.TriggerTemplates),
+		addAll(cis, interceptors),
+	); err != nil {
+		return out, err
 	}
 	s.EventListenerLister = listers.NewEventListenerLister(els)
 	s.TriggerLister = listers.NewTriggerLister(trs)
@@ -228,6 +213,16 @@ func (r *renderer) deliver(d Delivery) (Outcome, error) {
 	return out, nil
 }
 
+// addAll puts objects into the indexer that a lister reads them from.
+func addAll[T any](indexer cache.Indexer, objects []T) error {
+	for _, o := range objects {
+		if err := indexer.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // A TriggerTemplate param that no binding gives and that has no default is not an error in
 // Triggers: the created object keeps the placeholder text, which only fails later, in a step.
 var unresolvedTemplateParam = regexp.MustCompile(`\$\(tt\.params\.[^)]*\)`)
@@ -282,12 +277,11 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: hack/tekton-validate render -resources DIR [-secret NS/NAME/KEY=VALUE] HEADERS BODY [HEADERS BODY...] (--help for more)")
 		return 2
 	}
-	docs, findings, err := loadDocs(resources)
+	docs, findings, err := loadAndCheck(resources)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	findings = append(findings, check(docs)...)
 	if len(findings) > 0 {
 		for _, f := range findings {
 			fmt.Fprintln(stderr, f)
