@@ -21,6 +21,14 @@ NAMESPACE = "techcommerce-staging"
 SERVICES = ("product-api", "order-api", "frontend")
 RUN_DIR_ENV = "TECHCOMMERCE_E2E_CLUSTER"
 KUBECTL_ENV = "TECHCOMMERCE_E2E_KUBECTL"
+# A container's securityContext hardened like the project's (PodSecurity "restricted" admits it).
+HARDENED = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 class KubectlError(CommandFailed):
@@ -140,7 +148,12 @@ class Cluster:
     def image_digest(self, repository: str) -> str:
         """REGISTRY/REPOSITORY@sha256:... as hack/e2e/deploy.sh pushed it."""
         digest = (self.run_dir / "images" / (repository.replace("/", "_") + ".digest")).read_text()
-        return f"127.0.0.1:5000/{repository}@{digest.strip()}"
+        return f"{self.registry}/{repository}@{digest.strip()}"
+
+    @property
+    def registry(self) -> str:
+        """HOST:PORT of the in-cluster registry (hack/e2e/cluster-up.sh records it)."""
+        return (self.run_dir / "registry" / "address").read_text().strip()
 
     @contextlib.contextmanager
     def port_forward(self, target: str, port: int, namespace: str = NAMESPACE) -> Iterator[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cluster_e2e.kube import NAMESPACE, SERVICES, Cluster
+from cluster_e2e.kube import HARDENED, NAMESPACE, SERVICES, Cluster
 
 
 def pod_manifest(name: str, image: str, security: dict | None) -> str:
@@ -45,14 +45,7 @@ def test_a_hardened_pod_is_admitted(cluster: Cluster):
     """The refusal above is the policy, not a broken API server: a pod hardened like the
     project's is accepted (server-side dry run: nothing is created)."""
     image = cluster.image_digest("techcommerce/product-api")
-    security = {
-        "runAsNonRoot": True,
-        "runAsUser": 10001,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    manifest = pod_manifest("e2e-hardened", image, security)
+    manifest = pod_manifest("e2e-hardened", image, HARDENED)
     proc = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest, check=False)
     assert proc.returncode == 0, proc.stderr
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cluster_e2e.kube import Cluster
+from cluster_e2e.kube import HARDENED, Cluster
 
 PROBE_NAMESPACE = "techcommerce-e2e-probe"
 # Prints "open" or "blocked <reason>" for a TCP connection to argv[1]:argv[2] (3 s timeout).
@@ -25,13 +25,6 @@ CONNECT = (
     "except OSError as error:\n"
     "    print('blocked', error)\n"
 )
-HARDENED = {
-    "runAsNonRoot": True,
-    "runAsUser": 10001,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 def probe_pod(name: str, image: str, command: list[str]) -> dict:
