@@ -12,17 +12,20 @@ from yarl import URL
 
 from api.hostile import (
     Tally,
+    assert_log_has_no_error,
     assert_no_traceback,
     integer_texts,
+    malformed_other_headers,
     money_texts,
     non_ascii_digit_strings,
     raw_requests,
+    raw_requests_to_a_process,
     send_raw_requests,
     server_errors,
     texts_with_control_chars,
 )
 from frontend.forms import FIELDS
-from frontend.tests.browsing import ADDRESS, HTML, Forms
+from frontend.tests.browsing import ADDRESS, HTML, Forms, base_url, frontend_env
 
 UNREACHABLE = "could not reach our order system"
 
@@ -122,6 +125,18 @@ MALFORMED_HEADERS = [
 ]
 
 
+# Every kind of shop page, as request line and form body.
+SHOP_ROUTES = [
+    (b"GET / HTTP/1.1", b""),
+    (b"GET /products/3 HTTP/1.1", b""),
+    (b"GET /cart HTTP/1.1", b""),
+    (b"GET /checkout HTTP/1.1", b""),
+    (b"GET /orders/lookup HTTP/1.1", b""),
+    (b"POST /cart/items HTTP/1.1", b"product_id=3&quantity=1"),
+    (b"POST /checkout HTTP/1.1", b"name=x"),
+]
+FORM = {b"Content-Type": b"application/x-www-form-urlencoded"}
+
 MULTIPART = b"multipart/form-data; boundary=XyZ"
 MALFORMED_FORMS = [
     (b"csrf_token=%FF%FE&product_id=%FF&quantity=1", b"application/x-www-form-urlencoded"),
@@ -147,20 +162,7 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(sh
     kind of shop page: the shop answers as if the header were absent or refuses with 4xx."""
     caplog.set_level(logging.WARNING)
     before = await shop_state(sql)
-    form = {b"Content-Type": b"application/x-www-form-urlencoded"}
-    requests = raw_requests(
-        MALFORMED_HEADERS,
-        [
-            (b"GET / HTTP/1.1", b""),
-            (b"GET /products/3 HTTP/1.1", b""),
-            (b"GET /cart HTTP/1.1", b""),
-            (b"GET /checkout HTTP/1.1", b""),
-            (b"GET /orders/lookup HTTP/1.1", b""),
-            (b"POST /cart/items HTTP/1.1", b"product_id=3&quantity=1"),
-            (b"POST /checkout HTTP/1.1", b"name=x"),
-        ],
-        base=lambda: form,
-    )
+    requests = raw_requests(MALFORMED_HEADERS, SHOP_ROUTES, base=lambda: FORM)
     requests += [
         (request_line, {b"Content-Type": content_type}, body)
         for request_line in (b"POST /cart/items HTTP/1.1", b"POST /checkout HTTP/1.1")
@@ -170,3 +172,20 @@ async def test_malformed_headers_never_5xx_which_would_fire_error_ratio_alert(sh
     assert server_errors(statuses, requests) == []
     assert await shop_state(sql) == before
     assert_no_traceback(caplog)
+
+
+async def test_the_apis_malformed_headers_never_5xx_in_the_shop_process(
+    product_api, order_api, sql
+):
+    """The malformed headers the APIs are sent (broken framing, header names that are not
+    tokens, oversized or non-UTF-8 values) at the shop as a real process, where the kit's log
+    filter turns aiohttp's refusals into warnings: a 4xx or an answer, never a 5xx, no error line
+    or traceback in its log, nothing written."""
+    before = await shop_state(sql)
+    env = frontend_env(base_url(product_api), base_url(order_api))
+    requests = raw_requests(malformed_other_headers(), SHOP_ROUTES, base=lambda: FORM)
+    statuses, log = await raw_requests_to_a_process("frontend", env, requests)
+    assert server_errors(statuses, requests) == []
+    assert "malformed HTTP request refused" in log  # the corpus reached aiohttp's refusals
+    assert_log_has_no_error(log)
+    assert await shop_state(sql) == before
