@@ -37,16 +37,18 @@ apply_staging() {
 }
 
 # apply_tekton_resources REGISTRY: the project's Tekton RBAC, Tasks, Pipelines and Triggers, then
-# the one per-cluster setting of the triggers (tekton/triggers/cluster.yaml: webhook-started cd
-# runs push to REGISTRY, over plain HTTP; set after every apply, which resets it), then wait for
-# the EventListener. The caller has created the webhook Secret its GitHub interceptor reads.
+# the per-cluster settings of the triggers (tekton/triggers/cluster.yaml: webhook-started cd
+# runs push to REGISTRY, over plain HTTP; set after every apply, which resets it; a JSON patch
+# that tests each param's name and replaces only its value, so the other params, the step
+# images and the package index, keep the file's values), then wait for the EventListener. The
+# caller has created the webhook Secret its GitHub interceptor reads.
 apply_tekton_resources() {
   step "Tekton resources (RBAC, tasks, pipelines, triggers)"
   kubectl_ apply -f tekton/rbac
   kubectl_ apply --namespace techcommerce-ci --recursive -f tekton/tasks
   kubectl_ apply --namespace techcommerce-ci -f tekton/pipelines
   kubectl_ apply --namespace techcommerce-ci -f tekton/triggers
-  kubectl_ patch triggerbinding techcommerce-cluster --namespace techcommerce-ci --type merge \
-    --patch "{\"spec\":{\"params\":[{\"name\":\"registry\",\"value\":\"$1\"},{\"name\":\"insecure-registry\",\"value\":\"true\"}]}}"
+  kubectl_ patch triggerbinding techcommerce-cluster --namespace techcommerce-ci --type json \
+    --patch "[{\"op\":\"test\",\"path\":\"/spec/params/0/name\",\"value\":\"registry\"},{\"op\":\"replace\",\"path\":\"/spec/params/0/value\",\"value\":\"$1\"},{\"op\":\"test\",\"path\":\"/spec/params/1/name\",\"value\":\"insecure-registry\"},{\"op\":\"replace\",\"path\":\"/spec/params/1/value\",\"value\":\"true\"}]"
   kubectl_ wait --namespace techcommerce-ci --for=condition=Ready eventlistener --all --timeout=180s
 }

@@ -9,6 +9,7 @@
 #   REPORT_DIR   where bandit.json and bandit.sarif are written
 #   INSTALL      "true": pip install bandit[sarif]==BANDIT_VERSION into VENV first
 #   BANDIT       the bandit command when INSTALL=false (default: bandit)
+#   PIP_INDEX_URL  package index for INSTALL=true (default empty: pip's own default index)
 set -eu
 # shellcheck source=python-step.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/python-step.sh"

@@ -15,6 +15,8 @@
 #               certificate (a local kind registry): pushes and the layer cache use it anyway
 #               (kaniko --insecure --skip-tls-verify); "false" (default) insists on verified HTTPS
 #   SOURCE_DIR  the checkout; build context is SOURCE_DIR/services
+#   PIP_INDEX_URL  Python package index for the image's pip install (the Dockerfile's build
+#               argument PIP_INDEX_URL); empty (default): pip's own default index
 #   EXECUTOR    kaniko executor (default /kaniko/executor)
 #   DIGEST_FILE where kaniko writes the digest (default /tmp/kaniko-digest)
 #   DOCKER_CONFIG_BOUND, DOCKER_CONFIG_DIR  the optional docker-config workspace (config.json with
@@ -83,6 +85,7 @@ set -- "$@" \
   --reproducible \
   --snapshot-mode=redo
 [ -z "${SOURCE_URL:-}" ] || set -- "$@" "--label=org.opencontainers.image.source=$SOURCE_URL"
+[ -z "${PIP_INDEX_URL:-}" ] || set -- "$@" "--build-arg=PIP_INDEX_URL=$PIP_INDEX_URL"
 if [ "$CACHE" = true ]; then
   set -- "$@" --cache=true "--cache-repo=$CACHE_REPO" --cache-ttl=168h
 fi

@@ -9,9 +9,17 @@ enter_checkout() {
   cd "$SOURCE_DIR" || exit
 }
 
-# install_venv PIP_ARGS...: a virtualenv in VENV (default /tmp/venv) with PIP_ARGS installed.
+# install_venv PIP_ARGS...: a virtualenv in VENV (default /tmp/venv) with PIP_ARGS installed, from
+# the package index PIP_INDEX_URL (pip reads it from the environment); empty or unset: pip's own
+# default index.
 install_venv() {
   VENV=${VENV:-/tmp/venv}
+  if [ -n "${PIP_INDEX_URL:-}" ]; then
+    export PIP_INDEX_URL
+    echo "pip: installing from PIP_INDEX_URL (the pip-index-url param)"
+  else
+    unset PIP_INDEX_URL
+  fi
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "$@"
 }

@@ -15,6 +15,7 @@
 #   PYTHON         interpreter when INSTALL=false (default python3)
 #   VENV           virtualenv path when INSTALL=true (default /tmp/venv)
 #   PYTEST_COV_VERSION  pytest-cov pin for INSTALL=true
+#   PIP_INDEX_URL  package index for INSTALL=true (default empty: pip's own default index)
 set -eu
 # shellcheck source=python-step.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/python-step.sh"

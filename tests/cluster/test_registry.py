@@ -6,6 +6,7 @@ Tekton Triggers' own code (hack/tekton-validate render), as tests/tekton/test_tr
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shlex
@@ -26,27 +27,33 @@ KIND_REGISTRY = {"registry": "kind-registry:5000", "insecure-registry": "true"}
 BINDING = REPO / "tekton" / "triggers" / "cluster.yaml"
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch, what `kubectl patch --type merge` sends to a custom resource."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
+def json_patch(target: Any, patch: list[dict[str, Any]]) -> Any:
+    """RFC 6902 JSON patch with the two operations cluster-up uses, "test" and "replace" (what
+    `kubectl patch --type json` sends to a custom resource); a failed test fails the patch."""
+    result = copy.deepcopy(target)
+    for op in patch:
+        *parents, last = [int(p) if p.isdigit() else p for p in op["path"].split("/")[1:]]
+        node = result
+        for part in parents:
+            node = node[part]
+        if op["op"] == "test":
+            assert node[last] == op["value"], f"JSON patch test failed: {op}"
         else:
-            result[key] = merge_patch(result.get(key), value)
+            assert op["op"] == "replace" and last in (
+                range(len(node)) if isinstance(node, list) else node
+            ), op
+            node[last] = op["value"]
     return result
 
 
-def binding_patch(plan: Plan) -> tuple[int, dict[str, Any]]:
+def binding_patch(plan: Plan) -> tuple[int, list[dict[str, Any]]]:
     [cmd] = [
         c
         for c in plan.find("kubectl", "patch")
         if c.kubectl[1:3] == ("triggerbinding", "techcommerce-cluster")
     ]
     assert cmd.option("--namespace") == "techcommerce-ci"
-    assert cmd.option("--type") == "merge"
+    assert cmd.option("--type") == "json"
     return cmd.index, json.loads(cmd.option("--patch") or "")
 
 
@@ -63,9 +70,10 @@ def test_cluster_up_patches_the_triggers_registry_after_applying_them(plan: Plan
     ]
     assert applied and max(applied) < index, "the patch must follow the apply that resets it"
     original = yaml.safe_load(BINDING.read_text())
-    patched = merge_patch(original, patch)
-    assert binding_params(patched) == KIND_REGISTRY
-    assert set(binding_params(original)) == set(KIND_REGISTRY), "the patch sets every param"
+    patched = json_patch(original, patch)
+    # kind's registry, and every other param (step images, package index) as the file has it
+    assert binding_params(patched) == {**binding_params(original), **KIND_REGISTRY}
+    assert binding_params(original).keys() > KIND_REGISTRY.keys()
     assert {k: v for k, v in patched.items() if k != "spec"} == {
         k: v for k, v in original.items() if k != "spec"
     }
@@ -101,7 +109,7 @@ def test_webhook_cd_runs_push_to_the_registry_cluster_up_sets(
     tekton = tmp_path / "tekton"
     shutil.copytree(REPO / "tekton", tekton, ignore=shutil.ignore_patterns("node_modules"))
     _, patch = binding_patch(plan)
-    patched = merge_patch(yaml.safe_load(BINDING.read_text()), patch)
+    patched = json_patch(yaml.safe_load(BINDING.read_text()), patch)
     (tekton / "triggers" / "cluster.yaml").write_text(yaml.safe_dump(patched, sort_keys=False))
     outcome = _render(tekton, sample)
     assert outcome["findings"] == []

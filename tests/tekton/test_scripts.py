@@ -4,11 +4,17 @@ script builds is checked, with a recording stand-in executable in their place.""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 import stat
 import subprocess
 import sys
+import threading
+import zipfile
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -333,6 +339,108 @@ def test_bandit_fails_on_a_high_severity_finding(tmp_path):
     assert any(r["issue_severity"] == "HIGH" for r in report["results"])
 
 
+# ---- the package index (pip-index-url): python-step.sh's install_venv -----------------------
+
+
+def probe_wheel(directory: Path) -> Path:
+    """A one-module wheel, techcommerce-probe 1.0, written into DIRECTORY."""
+    files = {
+        "techcommerce_probe/__init__.py": b"VERSION = '1.0'\n",
+        "techcommerce_probe-1.0.dist-info/METADATA": (
+            b"Metadata-Version: 2.1\nName: techcommerce-probe\nVersion: 1.0\n"
+        ),
+        "techcommerce_probe-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(
+        f"{name},sha256="
+        f"{base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+        f"{len(data)}\n"
+        for name, data in files.items()
+    )
+    files["techcommerce_probe-1.0.dist-info/RECORD"] = (
+        record + "techcommerce_probe-1.0.dist-info/RECORD,,\n"
+    ).encode()
+    wheel = directory / "techcommerce_probe-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return wheel
+
+
+@pytest.fixture
+def package_index(tmp_path):
+    """A PEP 503 index on loopback serving techcommerce-probe; yields its URL and the paths it
+    was asked for."""
+    root = tmp_path / "index"
+    project = root / "simple" / "techcommerce-probe"
+    project.mkdir(parents=True)
+    wheel = probe_wheel(root)
+    (project / "index.html").write_text(f'<a href="../../{wheel.name}">{wheel.name}</a>\n')
+    requested: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):
+            requested.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/simple/", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def install_probe(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """python-step.sh's install_venv of techcommerce-probe==1.0, with none of this machine's
+    PIP_* settings: only ENV (and PIP_CONFIG_FILE, default none) tell pip where to look."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    return subprocess.run(
+        [
+            "sh",
+            "-c",
+            '. "$1" && install_venv techcommerce-probe==1.0',
+            "sh",
+            SCRIPTS / "python-step.sh",
+        ],
+        env={**clean, "PIP_CONFIG_FILE": os.devnull, "VENV": str(tmp_path / "venv"), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_install_venv_installs_from_the_given_index(tmp_path, package_index):
+    url, requested = package_index
+    result = install_probe(tmp_path, PIP_INDEX_URL=url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/simple/techcommerce-probe/" in requested
+    assert any(p.endswith(".whl") for p in requested)
+    probe = run([tmp_path / "venv" / "bin" / "python", "-c", "import techcommerce_probe"])
+    assert probe.returncode == 0, probe.stderr
+
+
+def test_install_venv_with_an_empty_index_leaves_pip_its_own_default(tmp_path, package_index):
+    """The param's default, "", is not an index: pip keeps its own (here its configuration
+    file names the loopback index, so no network is needed to see that it was used)."""
+    url, requested = package_index
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nindex-url = {url}\n")
+    result = install_probe(tmp_path, PIP_INDEX_URL="", PIP_CONFIG_FILE=str(conf))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/simple/techcommerce-probe/" in requested
+
+
 # ---- recording stand-ins for kaniko and trivy ----------------------------------------------
 
 RECORDER = """#!{python}
@@ -483,6 +591,17 @@ def test_kaniko_build_insecure_registry_pushes_over_plain_http(kaniko):
     assert build.results["ref"].read_text() == (
         f"kind-registry:5000/techcommerce/product-api@{DIGEST}"
     )
+
+
+def test_kaniko_build_hands_the_package_index_to_the_dockerfile(kaniko):
+    index = "http://python-index.techcommerce-ci.svc:8080/simple/"
+    args = kaniko(PIP_INDEX_URL=index).executor_args()
+    assert f"--build-arg=PIP_INDEX_URL={index}" in args
+
+
+def test_kaniko_build_without_an_index_adds_no_build_argument(kaniko):
+    args = kaniko(PIP_INDEX_URL="").executor_args()
+    assert [a for a in args if a.startswith("--build-arg=")] == ["--build-arg=SERVICE=frontend"]
 
 
 def test_kaniko_build_warns_when_the_docker_config_has_no_config_json(kaniko, tmp_path):

@@ -207,7 +207,7 @@ def test_every_created_run_has_its_template_params_resolved(outcomes):
 def test_the_cluster_binding_is_where_cd_runs_get_their_registry(validator, tekton_copy):
     """One place per cluster: changing TriggerBinding techcommerce-cluster (as hack/cluster-up
     does for kind) changes the registry of every cd run the webhooks start, and nothing else."""
-    assert set(cluster_binding()) == {"registry", "insecure-registry"}
+    assert {"registry", "insecure-registry"} <= set(cluster_binding())
     assert "registry.example.com" not in (TEKTON / "triggers" / "templates.yaml").read_text()
     binding = tekton_copy / "triggers" / "cluster.yaml"
     edit(binding, "registry.example.com/shop", "kind-registry:5000")

@@ -106,11 +106,17 @@ BROKEN = {
         "        name: roll-back\n      timeout: 30m",
         'taskRef "roll-back" does not name a Task in the repository',
     ),
-    "image pinned to latest": (
+    "image param defaulting to latest": (
         "tasks/detect-changes/detect-changes.yaml",
-        "image: alpine/git:2.49.1",
-        "image: alpine/git:latest",
-        "is not pinned",
+        "default: alpine/git:2.49.1",
+        "default: alpine/git:latest",
+        'image "alpine/git:latest" is not pinned',
+    ),
+    "image from a param the Task does not declare": (
+        "tasks/detect-changes/detect-changes.yaml",
+        "image: $(params.git-step-image)",
+        "image: $(params.git-image)",
+        'image param "git-image" is not declared',
     ),
     "param interpolated into a script": (
         "tasks/detect-changes/detect-changes.yaml",

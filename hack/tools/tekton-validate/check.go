@@ -457,13 +457,38 @@ func checkPipelineRun(where string, pr *pipelinev1.PipelineRun, r *Repo) []Findi
 
 var pinnedImage = regexp.MustCompile(`^[a-z0-9.\-/:_]+(@sha256:[0-9a-f]{64}|:v?[0-9][0-9A-Za-z.\-_]*)$`)
 
+// imageParam matches a step or sidecar image given as a Task param: image: $(params.NAME).
+var imageParam = regexp.MustCompile(`^\$\(params\.([a-zA-Z0-9_.\-]+)\)$`)
+
+// stepImage is the image a step or sidecar runs when nothing overrides it: the image itself, or
+// the default of the string param it names (a step image given as $(params.NAME) is pinned by
+// that default). A finding when the param is not a string param with a default.
+func stepImage(t *pipelinev1.Task, image string) (string, string) {
+	m := imageParam.FindStringSubmatch(image)
+	if m == nil {
+		return image, ""
+	}
+	for _, p := range t.Spec.Params {
+		if p.Name != m[1] {
+			continue
+		}
+		if (p.Type != "" && p.Type != pipelinev1.ParamTypeString) || p.Default == nil || p.Default.StringVal == "" {
+			return "", fmt.Sprintf("image param %q has no string default (the pinned image)", m[1])
+		}
+		return p.Default.StringVal, ""
+	}
+	return "", fmt.Sprintf("image param %q is not declared", m[1])
+}
+
 func checkTaskRules(where string, t *pipelinev1.Task) []Finding {
 	var out []Finding
 	tmpl := t.Spec.StepTemplate
 	rootOK := t.Annotations[RootAnnotation] != ""
 	check := func(kind, name, image, script string, res corev1.ResourceRequirements, sc *corev1.SecurityContext) {
 		at := fmt.Sprintf("%s: %s %q", where, kind, name)
-		if !pinnedImage.MatchString(image) || strings.HasSuffix(image, ":latest") {
+		if image, problem := stepImage(t, image); problem != "" {
+			out = append(out, Finding{at, problem})
+		} else if !pinnedImage.MatchString(image) || strings.HasSuffix(image, ":latest") {
 			out = append(out, Finding{at, fmt.Sprintf("image %q is not pinned by an exact version tag or digest", image)})
 		}
 		for _, e := range expressions(script) {

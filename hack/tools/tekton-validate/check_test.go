@@ -105,6 +105,40 @@ func TestPinnedImage(t *testing.T) {
 	}
 }
 
+func TestStepImageFromParam(t *testing.T) {
+	task := mustDecode(t, `apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: t
+spec:
+  params:
+    - name: pinned-image
+      default: alpine/git:2.49.1
+    - name: latest-image
+      default: alpine/git:latest
+    - name: no-default-image
+  steps:
+    - name: s
+      image: busybox
+`).Object.(*pipelinev1.Task)
+	cases := map[string]string{
+		"$(params.pinned-image)":     "",
+		"$(params.latest-image)":     "not pinned",
+		"$(params.no-default-image)": `image param "no-default-image" has no string default`,
+		"$(params.missing-image)":    `image param "missing-image" is not declared`,
+	}
+	for image, want := range cases {
+		task.Spec.Steps[0].Image = image
+		got := checkTaskRules("t", task)
+		if want == "" && (hasFinding(got, "image param") || hasFinding(got, "not pinned")) {
+			t.Errorf("%s: unexpected %v", image, got)
+		}
+		if want != "" && !hasFinding(got, want) {
+			t.Errorf("%s: want %q in %v", image, want, got)
+		}
+	}
+}
+
 func TestCheckTaskRules(t *testing.T) {
 	task := mustDecode(t, `apiVersion: tekton.dev/v1
 kind: Task
