@@ -17,6 +17,8 @@
 #   SOURCE_DIR  the checkout; build context is SOURCE_DIR/services
 #   PIP_INDEX_URL  Python package index for the image's pip install (the Dockerfile's build
 #               argument PIP_INDEX_URL); empty (default): pip's own default index
+#   SERVICE_BASE_IMAGE  the Dockerfile's build argument BASE_IMAGE, pinned by tag or digest (never
+#               latest); empty (default): the Dockerfile's own pinned default
 #   EXECUTOR    kaniko executor (default /kaniko/executor)
 #   DIGEST_FILE where kaniko writes the digest (default /tmp/kaniko-digest)
 #   DOCKER_CONFIG_BOUND, DOCKER_CONFIG_DIR  the optional docker-config workspace (config.json with
@@ -55,6 +57,17 @@ case "$INSECURE_REGISTRY" in
     exit 2
     ;;
 esac
+SERVICE_BASE_IMAGE=${SERVICE_BASE_IMAGE:-}
+case "${SERVICE_BASE_IMAGE##*/}" in
+  '' | *@sha256:*) ;;
+  *:latest | *:) base_pinned=false ;;
+  *:*) ;;
+  *) base_pinned=false ;;
+esac
+if [ "${base_pinned:-true}" = false ]; then
+  echo "kaniko-build: SERVICE_BASE_IMAGE must be pinned by tag or digest, got '$SERVICE_BASE_IMAGE'" >&2
+  exit 2
+fi
 REGISTRY=${REGISTRY%/}
 CACHE_REPO=${CACHE_REPO:-$REGISTRY/techcommerce/cache}
 
@@ -86,6 +99,7 @@ set -- "$@" \
   --snapshot-mode=redo
 [ -z "${SOURCE_URL:-}" ] || set -- "$@" "--label=org.opencontainers.image.source=$SOURCE_URL"
 [ -z "${PIP_INDEX_URL:-}" ] || set -- "$@" "--build-arg=PIP_INDEX_URL=$PIP_INDEX_URL"
+[ -z "$SERVICE_BASE_IMAGE" ] || set -- "$@" "--build-arg=BASE_IMAGE=$SERVICE_BASE_IMAGE"
 if [ "$CACHE" = true ]; then
   set -- "$@" --cache=true "--cache-repo=$CACHE_REPO" --cache-ttl=168h
 fi

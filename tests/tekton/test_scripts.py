@@ -599,9 +599,28 @@ def test_kaniko_build_hands_the_package_index_to_the_dockerfile(kaniko):
     assert f"--build-arg=PIP_INDEX_URL={index}" in args
 
 
-def test_kaniko_build_without_an_index_adds_no_build_argument(kaniko):
-    args = kaniko(PIP_INDEX_URL="").executor_args()
+def test_kaniko_build_without_an_index_or_base_adds_no_build_argument(kaniko):
+    args = kaniko(PIP_INDEX_URL="", SERVICE_BASE_IMAGE="").executor_args()
     assert [a for a in args if a.startswith("--build-arg=")] == ["--build-arg=SERVICE=frontend"]
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["127.0.0.1:5000/mirror/python:3.11.14-slim-bookworm", "python@sha256:" + "ab" * 32],
+)
+def test_kaniko_build_hands_a_pinned_base_image_to_the_dockerfile(kaniko, base):
+    args = kaniko(SERVICE_BASE_IMAGE=base).executor_args()
+    assert f"--build-arg=BASE_IMAGE={base}" in args
+
+
+@pytest.mark.parametrize(
+    "base", ["127.0.0.1:5000/mirror/python", "python:latest", "127.0.0.1:5000/python:"]
+)
+def test_kaniko_build_refuses_an_unpinned_base_image(kaniko, base):
+    build = kaniko(SERVICE_BASE_IMAGE=base)
+    assert build.result.returncode == 2
+    assert "SERVICE_BASE_IMAGE must be pinned" in build.result.stderr
+    assert not build.log.exists(), "kaniko must not run"
 
 
 def test_kaniko_build_warns_when_the_docker_config_has_no_config_json(kaniko, tmp_path):

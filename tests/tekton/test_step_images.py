@@ -24,8 +24,10 @@ STEP_IMAGES = {
     "kubectl-step-image": "alpine/k8s:1.34.5",
 }
 PIP_INDEX = "pip-index-url"
-# What cluster-wide settings the step images and the index are (the binding carries these).
-CLUSTER_PARAMS = {**STEP_IMAGES, PIP_INDEX: ""}
+BASE_IMAGE = "service-base-image"  # the Dockerfile's BASE_IMAGE for kaniko; empty: its own
+# The cluster-wide settings: step images, the package index, the services' base image (the
+# binding carries them; the last two default to empty, meaning pip's and the Dockerfile's own).
+CLUSTER_PARAMS = {**STEP_IMAGES, PIP_INDEX: "", BASE_IMAGE: ""}
 # An exact version tag (not latest) or a digest, as the validator's house rule says.
 PINNED = re.compile(r"^[a-z0-9.\-/:_]+(@sha256:[0-9a-f]{64}|:v?[0-9][0-9A-Za-z.\-_]*)$")
 IMAGE_PARAM = re.compile(r"^\$\(params\.([a-z0-9-]+)\)$")
@@ -216,6 +218,12 @@ def test_an_override_in_the_cluster_binding_reaches_every_step(validator, tekton
         '- name: pip-index-url\n      value: ""',
         f"- name: pip-index-url\n      value: {INDEX}",
     )
+    base = f"{MIRROR}/python-base:3.11.14-bookworm"
+    edit(
+        binding,
+        '- name: service-base-image\n      value: ""',
+        f"- name: {BASE_IMAGE}\n      value: {base}",
+    )
     samples = {"push-main-one-service": "cd", "pull-request-opened": "ci"}
     result, outcomes = render(validator, list(samples), resources=tekton_copy)
     assert result.returncode == 0, result.stderr
@@ -225,6 +233,7 @@ def test_an_override_in_the_cluster_binding_reaches_every_step(validator, tekton
         assert outcomes[sample]["findings"] == []
         got = params(run)
         assert got[PIP_INDEX] == INDEX
+        assert got[BASE_IMAGE] == base
         images = step_images(got, tekton_copy, pipeline)
         assert images, pipeline
         for (pt_name, container), image in images.items():
