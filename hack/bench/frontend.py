@@ -90,10 +90,13 @@ def main() -> int:
     for label in pages:
         rate = results.median(label, "requests_per_second")
         p99 = results.median(label, "p99_ms")
+        cpu = results.median(label, "cpu_us_per_request")
         met = rate >= TARGET_PAGES_PER_SECOND and p99 <= TARGET_P99_MS
         print(
-            f"{label}: {rate:.0f} pages/s, p99 {p99:.1f} ms (target >= {TARGET_PAGES_PER_SECOND}"
-            f" pages/s, p99 <= {TARGET_P99_MS:.0f} ms: {common.verdict(met)})"
+            f"{label}: {rate:.0f} pages/s, p99 {p99:.1f} ms, {cpu:.0f} us of frontend CPU per"
+            f" page (target >= {TARGET_PAGES_PER_SECOND} pages/s, p99 <= {TARGET_P99_MS:.0f} ms:"
+            f" {common.verdict(met)}; one core at {cpu:.0f} us/page serves at most"
+            f" {1e6 / cpu:.0f} pages/s)"
         )
     return 1 if results.bad_answers() else 0
 

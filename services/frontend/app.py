@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -64,6 +65,15 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(_static_cache_headers)
     add_routes(app.router)
     return app
+
+
+async def freeze_startup_objects(_app: web.Application) -> None:
+    """Exclude everything that exists once the app is built (modules, templates, routes: about
+    50,000 objects) from the cyclic garbage collector's full collections: each of those scanned
+    them all and stopped every request for 30-95 ms (measured under the benchmark's load on this
+    machine). Reference counting still frees them. For the serving process only
+    (`python -m frontend`), not for tests that build many apps in one process."""
+    gc.freeze()
 
 
 async def _close_clients(app: web.Application) -> None:
