@@ -107,7 +107,8 @@ class _Connection(asyncio.Protocol):
     # -- requests
 
     def send(self, data: bytes) -> asyncio.Future[Answer]:
-        assert self.transport is not None and self._waiter is None
+        if self.transport is None or self._waiter is not None:
+            raise RuntimeError("one request at a time per connection")
         self._buffer.clear()
         self._head_done = self._chunked = self._until_close = self._received = False
         self._keep_alive = True
