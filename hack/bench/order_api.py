@@ -18,12 +18,15 @@ read about a thousand rows each, which was about a third of PostgreSQL's CPU per
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 
 from hack.bench import common
 
 INITIAL_STOCK = 1_000_000  # of every bulk product (hack.bench.common.prepare_database)
 HISTORY_ORDERS = 20_000
+# Backends report their statistics about once a second when idle: wait for the run's.
+STATS_DELAY_SECONDS = 1.5
 TARGET_ORDERS_PER_SECOND = 1200
 TARGET_P99_MS = 50.0
 LABEL = "order-api POST /orders"
@@ -100,6 +103,22 @@ def seed_order_history(url: str, first: int, last: int) -> None:
     )
 
 
+def flushes_and_scans(url: str) -> tuple[int, int]:
+    """(WAL flushes so far, sequential scans of the order tables so far). Every order commit
+    waits for a flush, and one that notified holds the notification lock through it, so commits
+    share flushes only without it; a sequential scan of an order table means a plan made
+    against a table that was not yet representative."""
+    ((flushes, scans),) = common.run_sql(
+        url,
+        """
+        SELECT (SELECT wal_sync FROM pg_stat_wal),
+               (SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables
+                 WHERE schemaname = 'orders')
+        """,
+    )
+    return int(flushes), int(scans)
+
+
 def orders_and_mismatches(url: str, first: int, last: int) -> tuple[int, int]:
     """(orders, bulk products whose stock and order lines disagree)."""
     ((mismatches,),) = common.run_sql(
@@ -132,6 +151,7 @@ def main() -> int:
         with common.server("order-api", [sys.executable, "-m", "order_api"], env) as target:
             for repeat in range(args.repeats + 1):  # the first run warms up
                 orders_before, _ = orders_and_mismatches(url, first, last)
+                flushes_before, scans_before = flushes_and_scans(url)
                 script = ORDERS % {
                     "seed": repeat + 11,
                     "run": uuid.uuid4().hex[:8],
@@ -143,8 +163,16 @@ def main() -> int:
                 run = common.wrk(
                     target, script, connections=args.connections, seconds=seconds, database=db
                 )
+                time.sleep(STATS_DELAY_SECONDS)
+                flushes, scans = flushes_and_scans(url)
                 if repeat:
                     results.add(LABEL, run)
+                    per_order = (flushes - flushes_before) / max(run.requests, 1)
+                    print(
+                        f"  {'':44} PostgreSQL: {per_order:.2f} WAL flushes per order,"
+                        f" {scans - scans_before} sequential scans of the order tables",
+                        flush=True,
+                    )
                 orders_after, mismatches = orders_and_mismatches(url, first, last)
                 created = orders_after - orders_before
                 # wrk stops counting at its deadline while up to `connections` requests are in
