@@ -12,7 +12,7 @@ The order tables start with a history (HISTORY_ORDERS orders, their lines and li
 keys), analysed before order-api connects, as a shop's are. Started empty, every order-api
 connection planned its statements against empty tables and kept those plans (sequential scans)
 while the tables grew during the run: the foreign-key checks on orders.orders and the key lookups
-read about a thousand rows each, which was about a third of PostgreSQL's CPU per order.
+read about a thousand rows each: 14-24% of PostgreSQL's CPU per order (hack/bench/README.md).
 """
 
 from __future__ import annotations
