@@ -2,6 +2,8 @@
 it must refuse, and connections a server closed while they were idle."""
 
 import asyncio
+import ssl
+import subprocess
 
 import pytest
 from aiohttp import web
@@ -203,3 +205,40 @@ async def test_a_read_closed_without_an_answer_is_retried_then_given_up():
             await client.get("/products/1")  # closed without an answer: retried, then given up
         assert len(server.requests) == 3
         client.close()
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl, as hack/e2e uses it)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_https_is_verified_against_the_trusted_certificates(
+    aiohttp_server, tls_files, monkeypatch
+):
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def hello(_request: web.Request) -> web.Response:
+        return web.json_response({"tls": True})
+
+    app = web.Application()
+    app.router.add_get("/hello", hello)
+    server = await aiohttp_server(app, ssl=context)
+    url = f"https://127.0.0.1:{server.port}"
+
+    with pytest.raises(ConnectError):  # a certificate nobody trusts: refused
+        await request(url, get("/hello"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now trusted, as a CA bundle would make it
+    assert (await request(url, get("/hello"))).body == b'{"tls": true}'
