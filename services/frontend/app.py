@@ -17,17 +17,17 @@ from frontend.api import ORDER_API, PRODUCT_API, OrderApi, ProductApi
 from frontend.fragments import FragmentCache
 from frontend.keys import FRAGMENTS, ORDERS, PRODUCTS, SESSION_CODEC, SETTINGS, STATIC_URLS
 from frontend.pages import html_error_middleware
-from frontend.service_client import ServiceClient
+from frontend.service_client import ServiceClient, session_getter
 from frontend.session import SessionCodec, session_middleware
 from frontend.settings import SERVICE, Settings
 from frontend.ttl_cache import TtlCache
 from kit.app import create_base_app
+from kit.http_client import client_session_context
 from kit.validation import UUID_PATTERN
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 # The order id path segment: the kit's UUID rule (the same one kit.validation.is_uuid checks).
-CONNECT_TIMEOUT = 1.0  # seconds of HTTP_TIMEOUT_SECONDS at most to connect to an API
 ORDER_ID = "{id:" + UUID_PATTERN.strip("^$") + "}"
 
 
@@ -37,16 +37,19 @@ def create_app(settings: Settings) -> web.Application:
     # Inside the kit's middleware (request id, metrics, JSON errors), outermost first:
     app.middlewares.append(session_middleware)  # writes the cookie of a changed session
     app.middlewares.append(html_error_middleware)  # failures as pages for browsers
-    timeouts = {"timeout": settings.http_timeout_seconds, "connect_timeout": CONNECT_TIMEOUT}
+    app.cleanup_ctx.append(
+        client_session_context(settings.http_timeout_seconds, connect_timeout=1.0)
+    )
+    session = session_getter(app)
     app[PRODUCTS] = ProductApi(
-        ServiceClient(PRODUCT_API, settings.product_api_url, **timeouts),
+        ServiceClient(PRODUCT_API, settings.product_api_url, session),
         TtlCache(settings.catalog_cache_seconds),
     )
-    app[ORDERS] = OrderApi(
-        ServiceClient(ORDER_API, settings.order_api_url, token=settings.order_api_token, **timeouts)
-    )
-    app.on_cleanup.append(_close_clients)
+    app.on_cleanup.append(_stop_cache_refreshes)
     app[FRAGMENTS] = FragmentCache()
+    app[ORDERS] = OrderApi(
+        ServiceClient(ORDER_API, settings.order_api_url, session, token=settings.order_api_token)
+    )
     app[SESSION_CODEC] = SessionCodec(
         settings.session_secret.reveal(), secure=settings.session_cookie_secure
     )
@@ -76,10 +79,8 @@ async def freeze_startup_objects(_app: web.Application) -> None:
     gc.freeze()
 
 
-async def _close_clients(app: web.Application) -> None:
-    await app[PRODUCTS].cache.close()  # stops background refreshes first
-    app[PRODUCTS].client.close()
-    app[ORDERS].client.close()
+async def _stop_cache_refreshes(app: web.Application) -> None:
+    await app[PRODUCTS].cache.close()
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -38,7 +38,6 @@ SECURITY_HEADERS = {
     # Pages carry a CSRF token and a cart: never store them in a shared cache.
     "Cache-Control": "no-store",
 }
-PAGE_HEADERS = {"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS}
 
 
 class PageError(Exception):
@@ -74,14 +73,11 @@ def render(
         "static": request.app[STATIC_URLS],
         **context,
     }
-    html = aiohttp_jinja2.get_env(request.app).get_template(template).render(full)
-    # The body as bytes and the headers in one mapping: aiohttp_jinja2.render_template would set
-    # content type and charset one after the other, parsing the header each time.
-    return web.Response(
-        body=html.encode(),
-        status=status,
-        headers={**PAGE_HEADERS, **headers} if headers else PAGE_HEADERS,
-    )
+    response = aiohttp_jinja2.render_template(template, request, full, status=status)
+    response.headers.update(SECURITY_HEADERS)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 def render_fragment(request: web.Request, template: str, context: dict[str, Any]) -> Markup:

@@ -43,10 +43,9 @@ def _product_not_found() -> PageError:
 async def catalog(request: web.Request) -> web.Response:
     query = CatalogQuery.parse(request.rel_url.query)
     products = request.app[PRODUCTS]
-    # One after the other: the categories are nearly always cached (no wait), and two awaits
-    # cost less than the two tasks asyncio.gather would make for every page.
-    categories = await products.categories()
-    page = await products.list_products(query.api_params())
+    categories, page = await asyncio.gather(
+        products.categories(), products.list_products(query.api_params())
+    )
     if query.q:
         heading = f"Results for “{query.q}”"
     else:
@@ -88,8 +87,7 @@ async def product(request: web.Request) -> web.Response:
     if product_id is None:
         raise _product_not_found()
     products = request.app[PRODUCTS]
-    categories = await products.categories()  # nearly always cached: see catalog()
-    item = await products.get_product(product_id)
+    item, categories = await asyncio.gather(products.get_product(product_id), products.categories())
     if item is None:
         raise _product_not_found()
     in_cart = Cart(get_session(request)).quantity(product_id)
