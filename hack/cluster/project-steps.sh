@@ -36,19 +36,39 @@ apply_staging() {
   done
 }
 
-# apply_tekton_resources REGISTRY: the project's Tekton RBAC, Tasks, Pipelines and Triggers, then
-# the per-cluster settings of the triggers (tekton/triggers/cluster.yaml: webhook-started cd
-# runs push to REGISTRY, over plain HTTP; set after every apply, which resets it; a JSON patch
-# that tests each param's name and replaces only its value, so the other params, the step
-# images and the package index, keep the file's values), then wait for the EventListener. The
-# caller has created the webhook Secret its GitHub interceptor reads.
+# cluster_settings_patch NAME=VALUE...: a JSON patch of the TriggerBinding techcommerce-cluster
+# (tekton/triggers/cluster.yaml) that, for each NAME, tests the param's name at its index in the
+# file and replaces only its value: every param not named keeps the file's value.
+cluster_settings_patch() {
+  local names=() ops=() pair name i=0
+  mapfile -t names < <(sed -n 's/^    - name: \([a-z-]*\)$/\1/p' tekton/triggers/cluster.yaml)
+  for pair in "$@"; do
+    name=${pair%%=*}
+    for i in "${!names[@]}"; do [ "${names[$i]}" = "$name" ] && break; done
+    if [ "${names[$i]:-}" != "$name" ]; then
+      echo "cluster_settings_patch: tekton/triggers/cluster.yaml has no param $name" >&2
+      return 1
+    fi
+    ops+=("{\"op\":\"test\",\"path\":\"/spec/params/$i/name\",\"value\":\"$name\"},{\"op\":\"replace\",\"path\":\"/spec/params/$i/value\",\"value\":\"${pair#*=}\"}")
+  done
+  local IFS=,
+  printf '[%s]\n' "${ops[*]}"
+}
+
+# apply_tekton_resources REGISTRY [NAME=VALUE...]: the project's Tekton RBAC, Tasks, Pipelines and
+# Triggers, then the per-cluster settings of the triggers (tekton/triggers/cluster.yaml:
+# webhook-started cd runs push to REGISTRY, over plain HTTP; NAME=VALUE sets another of its params,
+# e.g. a step image; set after every apply, which resets them), then wait for the EventListener.
+# The caller has created the webhook Secret its GitHub interceptor reads.
 apply_tekton_resources() {
+  local patch
+  patch=$(cluster_settings_patch "registry=$1" insecure-registry=true "${@:2}")
   step "Tekton resources (RBAC, tasks, pipelines, triggers)"
   kubectl_ apply -f tekton/rbac
   kubectl_ apply --namespace techcommerce-ci --recursive -f tekton/tasks
   kubectl_ apply --namespace techcommerce-ci -f tekton/pipelines
   kubectl_ apply --namespace techcommerce-ci -f tekton/triggers
   kubectl_ patch triggerbinding techcommerce-cluster --namespace techcommerce-ci --type json \
-    --patch "[{\"op\":\"test\",\"path\":\"/spec/params/0/name\",\"value\":\"registry\"},{\"op\":\"replace\",\"path\":\"/spec/params/0/value\",\"value\":\"$1\"},{\"op\":\"test\",\"path\":\"/spec/params/1/name\",\"value\":\"insecure-registry\"},{\"op\":\"replace\",\"path\":\"/spec/params/1/value\",\"value\":\"true\"}]"
+    --patch "$patch"
   kubectl_ wait --namespace techcommerce-ci --for=condition=Ready eventlistener --all --timeout=180s
 }

@@ -6,6 +6,7 @@
 #
 # Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
 #   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn
+#   local-path-provisioner kaniko
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -260,8 +261,23 @@ build_tkn() {
   finish "$out"
 }
 
+# kaniko's executor, the version the kaniko-build Task pins (KANIKO_VERSION): the Task's step image
+# is the executor's "debug" variant, so hack/e2e/build-images.sh adds busybox to it.
+build_kaniko() {
+  local out src version=$KANIKO_VERSION
+  out=$(e2e_bin "kaniko-$version")
+  built "$out" && return 0
+  step "kaniko $version (executor)"
+  src=$(own_module_copy github.com/GoogleContainerTools/kaniko "$version" "kaniko-$version")
+  mkdir -p "$out"
+  (cd "$src" && go build -trimpath \
+    -ldflags "-s -w -X github.com/GoogleContainerTools/kaniko/pkg/version.version=$version" \
+    -o "$out/executor" ./cmd/executor)
+  finish "$out"
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn local-path-provisioner kaniko)
 for component in "${components[@]}"; do
   case $component in
     kubernetes) build_kubernetes ;;
@@ -274,6 +290,12 @@ for component in "${components[@]}"; do
     tekton) build_tekton ;;
     approval-gate) build_approval_gate ;;
     tkn) build_tkn ;;
+    local-path-provisioner) # its module zip carries an incomplete vendor/: build with -mod=mod
+      GOFLAGS="$GOFLAGS -mod=mod" module_binary local-path-provisioner \
+        github.com/rancher/local-path-provisioner "$E2E_LOCAL_PATH_PROVISIONER_VERSION" \
+        local-path-provisioner .
+      ;;
+    kaniko) build_kaniko ;;
     *) die "unknown component '$component'" ;;
   esac
 done

@@ -10,7 +10,7 @@
 # imports it before the registry runs. Everything else is pushed to the in-cluster registry by
 # hack/e2e/deploy.sh (and cluster-up.sh for the add-ons).
 #
-# Usage: hack/e2e/build-images.sh [monitoring|tekton]   (no argument: every image)
+# Usage: hack/e2e/build-images.sh [monitoring|tekton|kaniko]   (no argument: every image)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -83,12 +83,82 @@ tekton_images() {
   note "Tekton images tagged localhost/techcommerce-e2e/tekton-*:e2e"
 }
 
+# recipe_image NAME: build hack/e2e/images/NAME/Containerfile on the project's Debian base image
+# (hack/images/make-base-image.sh) as localhost/techcommerce-e2e/NAME:<recipe hash>, tagged e2e.
+recipe_image() {
+  local name=$1 base image
+  base=$(hack/images/make-base-image.sh | tail -n1)
+  image=localhost/techcommerce-e2e/$name:$( (echo "$base" && cat "hack/e2e/images/$name"/*) | sha256sum | cut -c1-12)
+  if ! podman image exists "$image"; then
+    podman build --quiet --format docker --isolation chroot --layers --build-arg "BASE_IMAGE=$base" \
+      --tag "$image" --file "hack/e2e/images/$name/Containerfile" "hack/e2e/images/$name" >/dev/null
+  fi
+  podman tag "$image" "localhost/techcommerce-e2e/$name:e2e"
+  note "$name: $image"
+}
+
+# busybox_into DIR: the host's static busybox (Debian busybox-static) and a link per applet in DIR.
+busybox_into() {
+  local applet
+  cp /bin/busybox "$1/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$1/$applet"
+  done
+}
+
+# A busybox image (applets in /bin): the local-path provisioner's helper Pod runs its scripts in it.
+busybox_image() {
+  local image root
+  image=localhost/techcommerce-e2e/busybox:$(sha256sum /bin/busybox | cut -c1-16)
+  if ! podman image exists "$image"; then
+    root=$(mktemp -d)
+    mkdir -p "$root/bin" "$root/tmp"
+    chmod 1777 "$root/tmp"
+    busybox_into "$root/bin"
+    tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
+      podman import --quiet --change 'CMD ["/bin/sh"]' - "$image" >/dev/null
+    rm -rf "$root"
+  fi
+  printf '%s\n' "$image"
+}
+
+# kaniko's debug image as upstream lays it out (deploy/Dockerfile_debug of the same release): the
+# executor at /kaniko/executor, CA certificates at /kaniko/ssl/certs, a static busybox at /busybox
+# (the Task's script runs under /busybox/sh), user root, workdir /workspace. Tagged
+# kaniko:KANIKO_VERSION-debug: the version the kaniko-build Task pins, under the project's own name.
+kaniko_image() {
+  local bin image root
+  bin=$(e2e_bin "kaniko-$KANIKO_VERSION")/executor
+  image=localhost/techcommerce-e2e/kaniko:$( (sha256sum "$bin" /bin/busybox /etc/ssl/certs/ca-certificates.crt) | sha256sum | cut -c1-16)
+  if ! podman image exists "$image"; then
+    root=$(mktemp -d)
+    mkdir -p "$root/kaniko/ssl/certs" "$root/kaniko/.docker" "$root/busybox" "$root/bin" \
+      "$root/workspace" "$root/root" "$root/tmp"
+    cp "$bin" "$root/kaniko/executor"
+    cp /etc/ssl/certs/ca-certificates.crt "$root/kaniko/ssl/certs/"
+    busybox_into "$root/busybox"
+    ln -s /busybox/sh "$root/bin/sh"
+    chmod 1777 "$root/tmp"
+    tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
+      podman import --quiet --change 'ENTRYPOINT ["/kaniko/executor"]' --change "USER 0" \
+        --change "WORKDIR /workspace" \
+        --change "ENV PATH=/usr/local/bin:/kaniko:/busybox" --change "ENV HOME=/root" \
+        --change "ENV USER=root" --change "ENV SSL_CERT_DIR=/kaniko/ssl/certs" \
+        --change "ENV DOCKER_CONFIG=/kaniko/.docker/" \
+        - "$image" >/dev/null
+    rm -rf "$root"
+  fi
+  podman tag "$image" "localhost/techcommerce-e2e/kaniko:$KANIKO_VERSION-debug"
+  note "kaniko: $image"
+}
+
 case "${1:-}" in
   monitoring) monitoring_images && exit 0 ;;
   tekton) tekton_images && exit 0 ;;
+  kaniko) kaniko_image && exit 0 ;;
 esac
 
-step "Cluster images (pause, CoreDNS, metrics-server)"
+step "Cluster images (pause, CoreDNS, metrics-server, local-path-provisioner, busybox)"
 pause_dir=$(e2e_bin "pause-$(sha256sum hack/e2e/src/pause/main.go | cut -c1-12)")
 coredns_dir=$(e2e_bin "coredns-$E2E_COREDNS_VERSION-$(sha256sum hack/e2e/src/coredns/main.go | cut -c1-12)")
 pause=$(binary_image pause "$pause_dir" pause)
@@ -102,20 +172,24 @@ if [ "$(cat "$E2E_CACHE/images/pause.tar.image" 2>/dev/null)" != "$pause" ]; the
 fi
 archive "$(binary_image coredns "$coredns_dir" coredns)" coredns
 archive "$(binary_image metrics-server "$(e2e_bin "metrics-server-$E2E_METRICS_SERVER_VERSION")" metrics-server)" metrics-server
+archive "$(binary_image local-path-provisioner \
+  "$(e2e_bin "local-path-provisioner-$E2E_LOCAL_PATH_PROVISIONER_VERSION")" local-path-provisioner)" \
+  local-path-provisioner
+archive "$(busybox_image)" busybox
 
 step "Service images (hack/images/build-images.sh, tag e2e)"
 TAG=e2e hack/images/build-images.sh
 
 step "PostgreSQL 15 stand-in (hack/e2e/images/postgres)"
-base=$(hack/images/make-base-image.sh | tail -n1)
-recipe=$(cat hack/e2e/images/postgres/* | sha256sum | cut -c1-12)
-postgres=localhost/techcommerce-e2e/postgres:15-$recipe
-if ! podman image exists "$postgres"; then
-  podman build --quiet --format docker --isolation chroot --layers --build-arg "BASE_IMAGE=$base" \
-    --tag "$postgres" --file hack/e2e/images/postgres/Containerfile hack/e2e/images/postgres >/dev/null
-fi
-podman tag "$postgres" localhost/techcommerce-e2e/postgres:e2e
-note "postgres: $postgres"
+recipe_image postgres
 
 monitoring_images
 tekton_images
+kaniko_image
+step "git step image (hack/e2e/images/git)"
+recipe_image git
+
+# Every pinned package of tests/requirements.txt (which includes services/requirements.txt), as
+# wheels behind a PEP 503 index: cluster-up.sh serves it to the image builds and CI steps in pods.
+step "Python package index (tests/requirements.txt: services, tests, bandit)"
+note "index: $(.venv/bin/python hack/e2e/python_index.py "$(e2e_python_index)" tests/requirements.txt)"

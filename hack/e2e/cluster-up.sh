@@ -5,7 +5,7 @@
 #
 # Usage: hack/e2e/cluster-up.sh            (hack/e2e/cluster-down.sh removes everything)
 # Order: namespaces -> PKI + kubeconfigs -> etcd -> kube-apiserver -> controller-manager,
-#   scheduler -> containerd -> kubelet, kube-proxy -> registry (127.0.0.1:5000 in the netns)
+#   scheduler -> containerd -> kubelet, kube-proxy -> registry (node address :5000, in the netns)
 #   -> kube-router (NetworkPolicy only) -> CoreDNS -> metrics-server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -168,7 +168,7 @@ start_component kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig="$E2E_RUN
 # --- node -------------------------------------------------------------------------------------------
 step "Node: containerd $(containerd --version | awk '{print $3}'), kubelet, kube-proxy"
 CONTAINERD=$E2E_RUN/containerd
-mkdir -p "$CONTAINERD"/{root,state,opt} "$E2E_RUN"/cni/{net.d,ipam} "$E2E_RUN/podlogs" "$E2E_RUN/volumes"
+mkdir -p "$CONTAINERD"/{root,state,opt} "$E2E_RUN"/cni/{net.d,ipam} "$E2E_RUN/podlogs"
 cat >"$CONTAINERD/config.toml" <<EOF
 version = 2
 root = "$CONTAINERD/root"
@@ -273,6 +273,7 @@ http: {addr: $E2E_REGISTRY}
 EOF
 start_component registry docker-registry serve "$E2E_RUN/registry/config.yml"
 wait_until 30 "the registry" in_cluster curl -sf "http://$E2E_REGISTRY/v2/"
+echo "$E2E_REGISTRY" >"$E2E_RUN/registry/address" # for the suite
 
 # --- git server ---------------------------------------------------------------------------------------
 # A bare clone of this repository (the commit the run started from, every branch), served by
@@ -286,6 +287,17 @@ git -C "$E2E_RUN/git/techcommerce.git" config receive.denyNonFastForwards false
 start_component git-daemon git daemon --reuseaddr --export-all --enable=receive-pack \
   --base-path="$E2E_RUN/git" --listen="$E2E_NODE_IP" --port=9418 "$E2E_RUN/git"
 wait_until 30 "the git server" in_cluster git ls-remote "git://$E2E_NODE_IP/techcommerce.git" HEAD
+
+# --- Python package index ------------------------------------------------------------------------
+# The wheels hack/e2e/build-images.sh collected on the host, as a PEP 503 index on the node's
+# address: pods (kaniko builds, CI steps) install their pinned packages from it, never from outside.
+python_index=$(e2e_python_index)
+[ -f "$python_index/.complete" ] || die "no Python index at $python_index: hack/e2e/build-images.sh builds it"
+step "Python package index on http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/ (inside the netns only)"
+start_component python-index python3 -m http.server --bind "$E2E_NODE_IP" --directory "$python_index" \
+  "$E2E_PYTHON_INDEX_PORT"
+wait_until 30 "the Python index" in_cluster curl -sf "http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/"
+echo "http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/" >"$E2E_RUN/python-index-url" # for the suite
 
 # --- add-ons ------------------------------------------------------------------------------------------
 # push_image ARCHIVE NAME: copy a docker-archive into the registry; prints NAME@DIGEST.
@@ -322,7 +334,14 @@ apply_addon hack/e2e/addons/coredns.yaml \
 step "metrics-server $E2E_METRICS_SERVER_VERSION"
 apply_addon hack/e2e/addons/metrics-server.yaml \
   "IMAGE=$(push_image "$E2E_CACHE/images/metrics-server.tar" techcommerce-e2e/metrics-server)"
+step "local-path-provisioner $E2E_LOCAL_PATH_PROVISIONER_VERSION (default StorageClass standard, as on kind)"
+mkdir -p "$E2E_RUN/local-path"
+apply_addon hack/e2e/addons/local-path-storage.yaml \
+  "IMAGE=$(push_image "$E2E_CACHE/images/local-path-provisioner.tar" techcommerce-e2e/local-path-provisioner)" \
+  "BUSYBOX_IMAGE=$(push_image "$E2E_CACHE/images/busybox.tar" techcommerce-e2e/busybox)" \
+  "VOLUME_DIR=$E2E_RUN/local-path"
 kctl -n kube-system rollout status deployment/coredns --timeout=180s
 kctl -n kube-system rollout status deployment/metrics-server --timeout=180s
+kctl -n local-path-storage rollout status deployment/local-path-provisioner --timeout=180s
 wait_until 120 "the metrics API" kctl top node
 note "cluster up: hack/e2e/kubectl get pods -A"

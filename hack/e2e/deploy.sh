@@ -4,9 +4,9 @@
 # generation (hack/gen-secrets.sh), the same staging overlay applied with `kubectl apply -k`, the
 # same waits, in the same order: both call hack/cluster/project-steps.sh for them. What differs
 # is only what kind provides and this machine does not: images come from the in-cluster registry
-# by digest (an overlay over the staging overlay, written to the run directory), PostgreSQL's
-# image is a local stand-in, and its PVC binds to a pre-made local PersistentVolume (no dynamic
-# provisioner).
+# by digest (an overlay over the staging overlay, written to the run directory) and PostgreSQL's
+# image is a local stand-in. Volumes come, as on kind, from local-path-provisioner's default
+# StorageClass (hack/e2e/cluster-up.sh).
 #
 # Usage: hack/e2e/deploy.sh [--dry-run]     (--dry-run prints the plan, one "+ " line per command)
 # tests/cluster_e2e/test_shared_path.py compares this plan with `hack/cluster-up --dry-run`.
@@ -134,17 +134,28 @@ EOF
 }
 
 # The project's Tekton resources, as the kind path applies them (hack/cluster/project-steps.sh),
-# after the webhook secret the EventListener's GitHub interceptor reads (made the kind way).
-# REGISTRY: the in-cluster registry (the CI/CD issue makes pods reach it).
+# after the webhook secret the EventListener's GitHub interceptor reads (made the kind way). The
+# cluster settings (tekton/triggers/cluster.yaml) name this cluster's own step images, built here
+# at the versions the Tasks pin and pushed by digest (no local image takes an upstream name), the
+# Python index cluster-up.sh serves, and the project's Debian base for the service images.
 install_tekton_resources() {
-  local secret=$E2E_RUN/webhook-secret
+  local secret=$E2E_RUN/webhook-secret base python_base git kaniko
   run hack/cluster/new-secret-file.sh "$secret" 32
   show "kubectl create secret generic github-webhook-secret --from-file=secret=$secret"
   if [ "$DRY_RUN" != 1 ] && ! kctl get secret --namespace techcommerce-ci github-webhook-secret >/dev/null 2>&1; then
     kctl create secret generic github-webhook-secret --namespace techcommerce-ci \
       --from-file=secret="$secret" >/dev/null
   fi
-  apply_tekton_resources "$E2E_REGISTRY"
+  step "Step images -> $E2E_REGISTRY (the Tasks' images in this cluster)"
+  base=localhost/techcommerce/python-base
+  [ "$DRY_RUN" = 1 ] || base=$(hack/images/make-base-image.sh | tail -n1)
+  python_base=$E2E_REGISTRY/techcommerce-e2e/python-base@$(push "$base" techcommerce-e2e/python-base)
+  git=$E2E_REGISTRY/techcommerce-e2e/git@$(push localhost/techcommerce-e2e/git:e2e techcommerce-e2e/git)
+  kaniko=$E2E_REGISTRY/techcommerce-e2e/kaniko@$(push "localhost/techcommerce-e2e/kaniko:$KANIKO_VERSION-debug" techcommerce-e2e/kaniko)
+  apply_tekton_resources "$E2E_REGISTRY" "git-step-image=$git" "python-step-image=$python_base" \
+    "postgres-step-image=$E2E_REGISTRY/techcommerce-e2e/postgres@$(pushed_digest techcommerce-e2e/postgres)" \
+    "kaniko-step-image=$kaniko" "service-base-image=$python_base" \
+    "pip-index-url=http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/"
 }
 
 # The overlay this cluster applies: the staging overlay with its Secrets (manifests/deploy/staging,
@@ -169,55 +180,6 @@ push_images() {
     digest=$(push localhost/techcommerce-e2e/postgres:e2e techcommerce-e2e/postgres)
     echo "  - {name: postgres, newName: $E2E_REGISTRY/techcommerce-e2e/postgres, digest: $digest}"
   } >"$overlay/kustomization.yaml"
-}
-
-# local_volume NAMESPACE CLAIM SIZE OWNER: a local PersistentVolume under this run's directory,
-# pre-bound to the claim a StatefulSet's volumeClaimTemplate makes (no dynamic provisioner here),
-# its directory owned by the pod's user (OWNER uid:gid).
-local_volume() {
-  local namespace=$1 claim=$2 size=$3 owner=$4 path=$E2E_RUN/volumes/$1-$2 manifest
-  run mkdir -p "$path"
-  run chown "$owner" "$path"
-  run chmod 0700 "$path"
-  manifest=$(
-    cat <<EOF
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: $namespace-$claim
-spec:
-  capacity: {storage: $size}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Delete
-  claimRef: {namespace: $namespace, name: $claim}
-  local: {path: $path}
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-        - matchExpressions:
-            - {key: kubernetes.io/hostname, operator: In, values: [$E2E_NODE]}
-EOF
-  )
-  show "kubectl apply -f - (PersistentVolume $namespace-$claim, $path)"
-  [ "$DRY_RUN" = 1 ] || printf '%s\n' "$manifest" | kctl apply -f -
-}
-
-# claim_size KUSTOMIZATION STATEFULSET: the storage its first volumeClaimTemplate requests.
-claim_size() {
-  local kubectl=kubectl
-  [ -x "$KUBE_BIN/kubectl" ] && kubectl=$KUBE_BIN/kubectl
-  "$kubectl" kustomize "$1" 2>/dev/null | awk -v name="$2" '
-    /^kind: / {kind = $2}
-    /^  name: / && kind == "StatefulSet" {current = $2}
-    current == name && /volumeClaimTemplates:/ {found = 1}
-    found && /storage:/ {print $2; exit}'
-}
-
-create_postgres_volume() {
-  step "PersistentVolume for PostgreSQL (local, pre-bound to data-postgres-0)"
-  local size
-  size=$(claim_size "$STAGING" postgres)
-  local_volume techcommerce-staging data-postgres-0 "${size:-2Gi}" 10002:10002
 }
 
 # monitoring/kubernetes as the kind path installs it, minus Grafana (no image of it is built
@@ -258,8 +220,6 @@ deploy_monitoring() {
     digest=$(pushed_digest techcommerce/product-api) # pushed by push_images
     echo "  - {name: techcommerce/product-api, newName: $E2E_REGISTRY/techcommerce/product-api, digest: $digest}"
   } >"$overlay/kustomization.yaml"
-  local_volume monitoring data-prometheus-0 "$(claim_size monitoring/kubernetes prometheus)" 65534:65534
-  local_volume monitoring data-alertmanager-0 "$(claim_size monitoring/kubernetes alertmanager)" 65534:65534
   show "kubectl create secret generic alertmanager-receivers (Slack URL: the in-cluster receiver)"
   if [ "$DRY_RUN" != 1 ] && ! kctl get secret --namespace monitoring alertmanager-receivers >/dev/null 2>&1; then
     kctl create secret generic alertmanager-receivers --namespace monitoring \
@@ -284,6 +244,5 @@ create_namespaces
 generate_environment_secrets
 push_images
 deploy_monitoring
-create_postgres_volume
 deploy_staging
 install_tekton_resources

@@ -26,11 +26,19 @@ E2E_POD_CIDR=10.89.0.0/24
 E2E_SERVICE_CIDR=10.97.0.0/24
 E2E_API_SERVICE_IP=10.97.0.1
 E2E_DNS_SERVICE_IP=10.97.0.10
-E2E_REGISTRY=127.0.0.1:5000 # inside the netns only; kubelet pulls from it by this name
+# The registry listens on the node's address inside the netns only: the kubelet pulls from it and
+# Pods (kaniko in a TaskRun) push to it by this one name.
+E2E_REGISTRY=$E2E_NODE_IP:5000
 E2E_CGROUP=techcommerce-e2e
 
 # Binaries, one directory per component and version (a finished build writes .complete).
 e2e_bin() { printf '%s/bin/%s\n' "$E2E_CACHE" "$1"; }
+# The local Python package index (hack/e2e/python_index.py), named by what it is built from.
+e2e_python_index() {
+  printf '%s/python-index/%s\n' "$E2E_CACHE" \
+    "$(cat services/requirements.txt tests/requirements.txt hack/e2e/python_index.py | sha256sum | cut -c1-16)"
+}
+E2E_PYTHON_INDEX_PORT=8081
 KUBE_BIN=$(e2e_bin "kubernetes-$E2E_KUBERNETES_VERSION")
 ETCD_BIN=$(e2e_bin "etcd-$E2E_ETCD_VERSION")
 

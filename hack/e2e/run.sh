@@ -50,7 +50,8 @@ stage() {
 
 install_deps() {
   hack/dev/deps/apt-install.sh containerd runc containernetworking-plugins docker-registry skopeo \
-    podman buildah debootstrap conntrack iptables ipset curl openssl chromium chromium-driver
+    podman buildah debootstrap conntrack iptables ipset curl openssl chromium chromium-driver \
+    busybox-static
   hack/setup.sh
 }
 # The suite runs inside the cluster's network namespace: port-forwards, Services and the load

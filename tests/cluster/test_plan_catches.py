@@ -23,6 +23,9 @@ def broken_plan(tmp_path: Path, old: str, new: str) -> Plan:
     shutil.copytree(REPO / "hack" / "cluster", hack / "cluster")
     for name in ("versions.env", "cluster-up"):
         shutil.copy2(REPO / "hack" / name, hack / name)
+    # the Tekton cluster settings the plan patches by param name
+    (tmp_path / "tekton/triggers").mkdir(parents=True)
+    shutil.copy2(REPO / "tekton/triggers/cluster.yaml", tmp_path / "tekton/triggers/cluster.yaml")
     script = (REPO / "hack" / "cluster" / "cluster-up.sh").read_text()
     assert old in script, f"mutation target gone from cluster-up: {old!r}"
     (hack / "cluster" / "cluster-up.sh").write_text(script.replace(old, new))

@@ -28,6 +28,7 @@ EXPECTED_KEYS = {
     "KUBE_STATE_METRICS_VERSION",
     "NODE_EXPORTER_VERSION",
     "TECHCOMMERCE_IMAGE_TAG",
+    "KANIKO_VERSION",
     # the e2e cluster (hack/e2e); tests/cluster_e2e/test_shared_path.py checks they agree
     "E2E_GO_TOOLCHAIN",
     "E2E_KUBERNETES_VERSION",
@@ -36,6 +37,7 @@ EXPECTED_KEYS = {
     "E2E_COREDNS_VERSION",
     "E2E_METRICS_SERVER_VERSION",
     "E2E_KUBE_ROUTER_VERSION",
+    "E2E_LOCAL_PATH_PROVISIONER_VERSION",
     "E2E_PROMETHEUS_VERSION",
     "E2E_ALERTMANAGER_VERSION",
 }
@@ -59,6 +61,14 @@ def test_every_component_is_pinned(versions: dict[str, str]):
     )
     assert re.fullmatch(r"registry:\d+\.\d+\.\d+", versions["REGISTRY_IMAGE"])
     assert re.fullmatch(r"\d+\.\d+\.\d+", versions["TECHCOMMERCE_IMAGE_TAG"])
+
+
+def test_the_kaniko_task_pins_the_kaniko_version_e2e_builds(versions: dict[str, str]):
+    """make e2e builds kaniko's executor at KANIKO_VERSION as the Task's step image, so the Task
+    must pin that very release's debug image (one version, two places)."""
+    task = (REPO / "tekton/tasks/kaniko-build/kaniko-build.yaml").read_text()
+    pinned = set(re.findall(r"gcr\.io/kaniko-project/executor:(\S+)", task))
+    assert pinned == {f"{versions['KANIKO_VERSION']}-debug"}
 
 
 def test_versions_file_is_plain_key_value_lines():

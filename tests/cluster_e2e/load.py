@@ -6,6 +6,7 @@ It counts every outcome, so a test can require zero failures and report the coun
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ class Tally:
     # 503 with Retry-After: the service shed the request on purpose (its database pool was busy
     # past the acquire timeout), as documented; counted apart from failures.
     shed: int = 0
+    shed_reasons: Counter = field(default_factory=Counter)  # by the error body's message
     failures: Counter = field(default_factory=Counter)
     acknowledged_orders: list[str] = field(default_factory=list)
 
@@ -31,9 +33,17 @@ class Tally:
 
     def summary(self) -> str:
         return (
-            f"{self.sent} sent, {self.ok} ok, {self.shed} shed (503 + Retry-After),"
-            f" {self.failed} failed {dict(self.failures)}"
+            f"{self.sent} sent, {self.ok} ok, {self.shed} shed (503 + Retry-After)"
+            f" {dict(self.shed_reasons)}, {self.failed} failed {dict(self.failures)}"
         )
+
+
+def shed_reason(body: bytes) -> str:
+    """The message of a 503's JSON error body (the kit's shape), or what the body was."""
+    try:
+        return json.loads(body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return f"not the error shape: {body[:80]!r}"
 
 
 class Load:
@@ -101,11 +111,12 @@ class Load:
             self.tally.sent += 1
             try:
                 async with session.get(url) as response:
-                    await response.read()
+                    body = await response.read()
                     if response.status == 200:
                         self.tally.ok += 1
                     elif response.status == 503 and "Retry-After" in response.headers:
                         self.tally.shed += 1
+                        self.tally.shed_reasons[shed_reason(body)] += 1
                     else:
                         self.tally.failures[f"HTTP {response.status}"] += 1
             except (TimeoutError, aiohttp.ClientError) as error:

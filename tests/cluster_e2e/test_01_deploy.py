@@ -35,8 +35,11 @@ def test_the_migration_job_completed(cluster: Cluster):
 
 
 def test_postgres_runs_on_its_bound_volume(cluster: Cluster):
+    """Its claim is provisioned as on kind: by the default StorageClass "standard"
+    (local-path-provisioner), a local volume under the run directory."""
     claim = cluster.get("pvc", "data-postgres-0")
     assert claim["status"]["phase"] == "Bound"
+    assert claim["spec"]["storageClassName"] == "standard"
     volume = cluster.get("pv", claim["spec"]["volumeName"], namespace="default")
     assert volume["spec"]["local"]["path"].startswith(str(cluster.run_dir))
     cluster.wait("--for=condition=Ready", "pod/postgres-0", timeout=60)

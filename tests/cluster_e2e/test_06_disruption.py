@@ -30,7 +30,7 @@ def rebuilt_image(cluster: Cluster, service: str) -> str:
         "CONTAINERS_STORAGE_CONF": str(REPO / CONTAINERS / "storage.conf"),
     }
     local = f"localhost/techcommerce-e2e/{service}:rollout"
-    target = f"127.0.0.1:5000/techcommerce/{service}"
+    target = f"{cluster.registry}/techcommerce/{service}"
     digest_file = cluster.run_dir / "images" / f"{service}-rollout.digest"
     with tempfile.TemporaryDirectory() as context:  # an empty build context
         containerfile = Path(context) / "Containerfile"

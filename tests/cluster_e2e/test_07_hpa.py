@@ -1,8 +1,10 @@
 """The HPA of product-api acts on real CPU (metrics-server reading the kubelet): a bounded load,
 sent only to the product-api Service's cluster address, raises it above 2 replicas with no failed
-request (no connection error, no error status; a 503 with Retry-After, the services' documented
-load shedding when their database pool is busy, is counted and reported apart); after the load,
-it scales back to 2.
+request: no connection error, no error status, and no request shed either (a 503 with
+Retry-After, the services' answer when the database is unavailable or its pool stays busy past
+the acquire timeout: the load is light enough that a healthy platform never sheds it, so a shed
+request is a failure here, reported with the reason its body gives); after the load, it scales
+back to 2.
 
 The overlay's scale-down behaviour waits 5 minutes and then removes one pod a minute. To keep the
 suite short, the test shortens that window on the live object after the scale-out (30 s, one pod
@@ -48,6 +50,13 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
         timeout=120,
         what="the HPA to read CPU from metrics-server",
     )
+    # Start from rest: an earlier scale-out (a rerun on a kept cluster) may not have settled.
+    eventually(
+        lambda: hpa(cluster)["status"].get("currentReplicas") == 2,
+        timeout=300,
+        interval=5,
+        what="product-api at its 2 minimum replicas before the load",
+    )
     base = f"http://{cluster.service_ip('product-api')}:5000"
     urls = [
         f"{base}/products?limit=50",
@@ -65,7 +74,7 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
         )
         cluster.rollout_status("deployment/product-api", timeout=240)
     report(f"HPA scale-out to {scaled} replicas; load {load.tally.summary()}")
-    assert load.tally.failed == 0, load.tally.summary()
+    assert load.tally.failed == 0 and load.tally.shed == 0, load.tally.summary()
 
     patch_hpa(cluster, FAST_SCALE_DOWN)
     try:

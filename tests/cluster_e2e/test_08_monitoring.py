@@ -129,7 +129,8 @@ def test_every_rule_loads_and_the_disk_alert_series_exist(cluster: Cluster, cras
         result = eventually(lambda q=promql: query(cluster, q), 180, interval=5, what=promql)
         assert all(float(s["value"][1]) > 0 for s in result), result
     # and the alert's expression over them is the volume's real usage: the PersistentVolume is a
-    # local directory, so its filesystem is the one under the run directory (1 - avail / size).
+    # `local` directory under the run directory (local-path-provisioner, hack/e2e/cluster-up.sh),
+    # so its filesystem is the run directory's (1 - avail / size).
     usage = query(
         cluster,
         f"1 - kubelet_volume_stats_available_bytes{{{pvc}}}"

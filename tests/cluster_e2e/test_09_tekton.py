@@ -74,7 +74,7 @@ def test_tektons_webhook_refuses_a_task_that_uses_an_undeclared_param(cluster: C
             "steps": [
                 {
                     "name": "echo",
-                    "image": "127.0.0.1:5000/techcommerce-e2e/tekton-shell:e2e",
+                    "image": f"{cluster.registry}/techcommerce-e2e/tekton-shell:e2e",
                     "script": "echo $(params.undeclared)",
                 }
             ]

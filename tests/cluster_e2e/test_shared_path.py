@@ -70,7 +70,12 @@ def copy(tmp_path_factory) -> Path:
     )
     for part in ("hack/cluster", "hack/e2e", "hack/images/containers", "monitoring"):
         shutil.copytree(REPO / part, root / part)
-    for part in ("hack/versions.env", "hack/gen-secrets.sh", "hack/cluster-up"):
+    for part in (
+        "hack/versions.env",
+        "hack/gen-secrets.sh",
+        "hack/cluster-up",
+        "tekton/triggers/cluster.yaml",
+    ):
         (root / part).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / part, root / part)
     subprocess.run(
@@ -188,6 +193,14 @@ def without_image_references(obj: dict) -> tuple[dict, list[str]]:
     return walk(obj), names
 
 
+def e2e_registry() -> str:
+    """HOST:PORT of the e2e registry: the node's address (hack/e2e/lib.sh), port 5000."""
+    lib = (REPO / "hack/e2e/lib.sh").read_text()
+    node_ip = re.search(r"^E2E_NODE_IP=(\S+)$", lib, re.MULTILINE)
+    assert node_ip and re.search(r"^E2E_REGISTRY=\$E2E_NODE_IP:5000$", lib, re.MULTILINE)
+    return f"{node_ip.group(1)}:5000"
+
+
 def test_the_staging_overlay_is_the_same_but_for_image_references(
     copy: Path, e2e_overlay: Path, plans
 ):
@@ -204,7 +217,9 @@ def test_the_staging_overlay_is_the_same_but_for_image_references(
         for container in (obj.get("spec", {}).get("template", {}).get("spec", {})).get(
             "containers", []
         ):
-            assert re.fullmatch(r"127\.0\.0\.1:5000/\S+@sha256:[0-9a-f]{64}", container["image"])
+            assert re.fullmatch(
+                rf"{re.escape(e2e_registry())}/\S+@sha256:[0-9a-f]{{64}}", container["image"]
+            )
 
 
 def test_the_e2e_versions_match_what_kind_users_get():
