@@ -11,11 +11,18 @@ enter_checkout() {
 
 # install_venv PIP_ARGS...: a virtualenv in VENV (default /tmp/venv) with PIP_ARGS installed, from
 # the package index PIP_INDEX_URL (pip reads it from the environment); empty or unset: pip's own
-# default index.
+# default index. pip ignores a plain-HTTP index unless its host is trusted: an http:// URL is taken
+# as an index inside the cluster and its host:port trusted (PIP_TRUSTED_HOST).
 install_venv() {
   VENV=${VENV:-/tmp/venv}
   if [ -n "${PIP_INDEX_URL:-}" ]; then
     export PIP_INDEX_URL
+    case $PIP_INDEX_URL in
+      http://*)
+        PIP_TRUSTED_HOST=${PIP_INDEX_URL#http://}
+        export PIP_TRUSTED_HOST="${PIP_TRUSTED_HOST%%/*}"
+        ;;
+    esac
     echo "pip: installing from PIP_INDEX_URL (the pip-index-url param)"
   else
     unset PIP_INDEX_URL

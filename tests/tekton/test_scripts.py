@@ -441,6 +441,32 @@ def test_install_venv_with_an_empty_index_leaves_pip_its_own_default(tmp_path, p
     assert "/simple/techcommerce-probe/" in requested
 
 
+@pytest.mark.parametrize(
+    ("index", "trusted"),
+    [
+        ("http://10.201.0.2:8081/simple/", "10.201.0.2:8081"),
+        ("http://python-index.techcommerce-ci.svc/simple/", "python-index.techcommerce-ci.svc"),
+        ("https://mirror.example/simple/", ""),
+    ],
+)
+def test_install_venv_trusts_the_host_of_a_plain_http_index_only(tmp_path, index, trusted):
+    """pip ignores a plain-HTTP index on any host but loopback unless the host is trusted: an
+    http:// pip-index-url (an index inside the cluster) gets PIP_TRUSTED_HOST, an https one not.
+    A stand-in python3 records the environment pip would get."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "python3"
+    stand_in.write_text(
+        '#!/bin/sh\n[ "$1" = -m ] && mkdir -p "$VENV/bin" && '
+        'printf \'#!/bin/sh\\necho "trusted=${PIP_TRUSTED_HOST:-}"\\n\' >"$VENV/bin/pip" && '
+        'chmod +x "$VENV/bin/pip"\n'
+    )
+    stand_in.chmod(0o755)
+    result = install_probe(tmp_path, PIP_INDEX_URL=index, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"trusted={trusted}\n" in result.stdout
+
+
 # ---- recording stand-ins for kaniko and trivy ----------------------------------------------
 
 RECORDER = """#!{python}
