@@ -43,6 +43,16 @@ add() {
   esac
 }
 
+# The checkout may sit on a volume whose root belongs to another user, where git refuses to read a
+# repository it does not own: trust this one (git-clone.sh does the same), in a global config
+# file of this step's own.
+if [ -d "$SOURCE_DIR" ]; then
+  GIT_CONFIG_GLOBAL=$(mktemp)
+  export GIT_CONFIG_GLOBAL
+  trap 'rm -f "$GIT_CONFIG_GLOBAL"' EXIT
+  git config --global --add safe.directory "$(cd "$SOURCE_DIR" && pwd -P)"
+fi
+
 [ "${FORCE_ALL:-false}" != true ] || SERVICES=all
 case "$SERVICES" in
   all)

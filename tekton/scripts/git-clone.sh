@@ -26,6 +26,14 @@ mkdir -p "$DEST"
 # Empty the directory, dotfiles included, without following symlinks out of it.
 find "$DEST" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 
+# A volume's root often belongs to another user (root, on local-path volumes): git refuses to work
+# in a directory it does not own ("dubious ownership"). Trust this one checkout, in a global config
+# file of this step's own (the user's own git config is not touched).
+GIT_CONFIG_GLOBAL=$(mktemp)
+export GIT_CONFIG_GLOBAL
+trap 'rm -f "$GIT_CONFIG_GLOBAL"' EXIT
+git config --global --add safe.directory "$(cd "$DEST" && pwd -P)"
+
 git init --quiet "$DEST"
 cd "$DEST"
 git config advice.detachedHead false

@@ -181,6 +181,30 @@ def test_git_clone_checks_out_the_revision_and_writes_results(repo, tmp_path):
     assert git(dest, "rev-list", "--count", "HEAD") == "1"
 
 
+def test_git_clone_and_detect_changes_work_in_a_directory_another_user_owns(repo, tmp_path):
+    """A workspace volume's root is often root's while the steps run as 65532 (local-path
+    volumes, as on kind): git refuses a repository whose worktree it does not own unless told to
+    trust it. Here the checkout directory belongs to another user than the one running git."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a directory to another user needs root (CI runs as root)")
+    first = git(repo, "rev-parse", "HEAD")
+    commit_files(repo, {"services/frontend/app.py": "x = 2\n"})
+    dest = tmp_path / "volume"
+    dest.mkdir()
+    os.chown(dest, 4242, 4242)
+    dest.chmod(0o777)
+    home = tmp_path / "home"
+    home.mkdir()
+    clone = run(
+        ["sh", SCRIPTS / "git-clone.sh"],
+        env={"URL": f"file://{repo}", "DEST": str(dest), "REVISION": "main", "HOME": str(home)},
+    )
+    assert clone.returncode == 0, clone.stderr
+    services, _ = detect(dest, tmp_path, BASE_REVISION=first, HOME=str(home))
+    assert services == ["frontend"]
+    assert not (home / ".gitconfig").exists(), "the user's own git config must stay untouched"
+
+
 def test_git_clone_fails_on_a_missing_revision_and_a_bad_depth(repo, tmp_path):
     env = {"URL": f"file://{repo}", "DEST": str(tmp_path / "d")}
     assert run(["sh", SCRIPTS / "git-clone.sh"], env={**env, "REVISION": "nope"}).returncode != 0
