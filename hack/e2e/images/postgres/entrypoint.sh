@@ -1,20 +1,23 @@
 #!/bin/sh
-# First start (empty PGDATA): initdb with POSTGRES_USER as superuser and POSTGRES_PASSWORD
-# (scram-sha-256 for TCP), create POSTGRES_DB, run /docker-entrypoint-initdb.d/*, then run the
-# server in the foreground.
+# First start (empty PGDATA): initdb with POSTGRES_USER (default postgres) as superuser and
+# POSTGRES_PASSWORD (scram-sha-256 for TCP; or POSTGRES_HOST_AUTH_METHOD=trust and no password, as
+# the python-test Task's sidecar runs it), create POSTGRES_DB, run /docker-entrypoint-initdb.d/*,
+# then run the server in the foreground.
 set -eu
-: "${POSTGRES_USER:?POSTGRES_USER is required}" "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
+POSTGRES_USER=${POSTGRES_USER:-postgres}
+POSTGRES_HOST_AUTH_METHOD=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
+[ "$POSTGRES_HOST_AUTH_METHOD" = trust ] || : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   mkdir -p "$PGDATA"
   chmod 0700 "$PGDATA"
   pwfile=$(mktemp)
-  printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+  printf '%s\n' "${POSTGRES_PASSWORD:-}" >"$pwfile"
   initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust \
-    --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+    --auth-host="$POSTGRES_HOST_AUTH_METHOD" -D "$PGDATA" >/dev/null
   rm -f "$pwfile"
   printf "listen_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
-  printf 'host all all 0.0.0.0/0 scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
+  printf 'host all all 0.0.0.0/0 %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [ "$POSTGRES_DB" != postgres ]; then
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
