@@ -38,6 +38,17 @@ own_module_copy() {
   printf '%s\n' "$dst"
 }
 
+# prepare NAME MODULE VERSION [DIR [TITLE]]: start building a module's own source. Sets OUT (the
+# cache directory DIR, default NAME-VERSION) and SRC (a writable copy of the module) and prints
+# the step TITLE (default "NAME VERSION"); returns 1 when OUT is already built (nothing to do).
+prepare() {
+  OUT=$(e2e_bin "${4:-$1-$3}")
+  built "$OUT" && return 1
+  step "${5:-$1 $3}"
+  SRC=$(own_module_copy "$2" "$3" "$1-$3")
+  mkdir -p "$OUT"
+}
+
 # wrapper_module NAME PACKAGE...: make the current directory a fresh module techcommerce/e2e/NAME
 # whose tools.go imports PACKAGE... (so `go mod tidy` pins what building them needs).
 wrapper_module() {
@@ -156,14 +167,9 @@ build_kube_router() {
 # module_binary NAME MODULE VERSION BINARY PACKAGE: build one binary of a module's own source
 # (its go.mod, its versions) into the cache, once.
 module_binary() {
-  local name=$1 module=$2 version=$3 binary=$4 package=$5 out src
-  out=$(e2e_bin "$name-$version")
-  built "$out" && return 0
-  step "$name $version"
-  src=$(own_module_copy "$module" "$version" "$name-$version")
-  mkdir -p "$out"
-  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/$binary" "$package")
-  finish "$out"
+  prepare "$1" "$2" "$3" || return 0
+  (cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$OUT/$4" "$5")
+  finish "$OUT"
 }
 
 # Prometheus with only the service discovery monitoring/prometheus uses (kubernetes; file and
@@ -171,12 +177,11 @@ module_binary() {
 # plugins/plugins.go from it (`make plugins`); this writes the file that would generate, which
 # leaves out the cloud SDKs (AWS, Azure, GCE, ...): a third of the cold build time.
 build_prometheus() {
-  local out src version=$E2E_PROMETHEUS_VERSION
-  out=$(e2e_bin "prometheus-$version-kubernetes-sd")
-  built "$out" && return 0
-  step "prometheus $version (kubernetes service discovery only)"
-  src=$(own_module_copy github.com/prometheus/prometheus "$version" "prometheus-$version")
-  cat >"$src/plugins/plugins.go" <<'GO'
+  local version=$E2E_PROMETHEUS_VERSION
+  prepare prometheus github.com/prometheus/prometheus "$version" \
+    "prometheus-$version-kubernetes-sd" "prometheus $version (kubernetes service discovery only)" ||
+    return 0
+  cat >"$SRC/plugins/plugins.go" <<'GO'
 // Written by hack/e2e/build-binaries.sh: the discovery plugins of monitoring/prometheus.
 
 package plugins
@@ -186,9 +191,8 @@ import (
 	_ "github.com/prometheus/prometheus/discovery/kubernetes"
 )
 GO
-  mkdir -p "$out"
-  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/prometheus" ./cmd/prometheus)
-  finish "$out"
+  (cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$OUT/prometheus" ./cmd/prometheus)
+  finish "$OUT"
 }
 
 # Prometheus (the server, without web UI assets), Alertmanager, kube-state-metrics, node-exporter.
@@ -205,7 +209,7 @@ build_monitoring() {
 # Tekton Pipelines and Triggers: the commands their release images hold, each built in a copy of
 # its module (so the module's own go.mod, replace directives included, applies).
 build_tekton() {
-  local out src repo version commands command
+  local repo version commands command
   for repo in pipeline triggers; do
     if [ $repo = pipeline ]; then
       version=$TEKTON_PIPELINES_VERSION
@@ -214,66 +218,53 @@ build_tekton() {
       version=$TEKTON_TRIGGERS_VERSION
       commands=(controller webhook interceptors eventlistenersink)
     fi
-    out=$(e2e_bin "tekton-$repo-$version")
-    built "$out" && continue
-    step "Tekton $repo $version (${commands[*]})"
-    src=$(own_module_copy "github.com/tektoncd/$repo" "$version" "tekton-$repo-$version")
-    mkdir -p "$out"
+    prepare "tekton-$repo" "github.com/tektoncd/$repo" "$version" "" \
+      "Tekton $repo $version (${commands[*]})" || continue
     for command in "${commands[@]}"; do
-      (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/$command" "./cmd/$command")
+      (cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$OUT/$command" "./cmd/$command")
     done
-    finish "$out"
+    finish "$OUT"
   done
 }
 
 # The manual approval gate (ApprovalTask custom task: controller, webhook, the tkn-approvaltask
 # CLI). Its module zip carries only vendor/modules.txt, so it builds with -mod=mod.
 build_approval_gate() {
-  local out src version=$MANUAL_APPROVAL_GATE_VERSION command
-  out=$(e2e_bin "manual-approval-gate-$version")
-  built "$out" && return 0
-  step "manual-approval-gate $version"
-  src=$(own_module_copy github.com/openshift-pipelines/manual-approval-gate "$version" "manual-approval-gate-$version")
-  mkdir -p "$out"
+  local command
+  prepare manual-approval-gate github.com/openshift-pipelines/manual-approval-gate \
+    "$MANUAL_APPROVAL_GATE_VERSION" || return 0
   for command in controller webhook tkn-approvaltask; do
-    (cd "$src" && go build -mod=mod -trimpath -ldflags "-s -w" -o "$out/$command" "./cmd/$command")
+    (cd "$SRC" && go build -mod=mod -trimpath -ldflags "-s -w" -o "$OUT/$command" "./cmd/$command")
   done
-  finish "$out"
+  finish "$OUT"
 }
 
 # tkn, the Tekton CLI. Its `tkn hub` subcommand needs github.com/tektoncd/hub, which the module
 # proxy does not serve: the subcommand (two imports and one line of pkg/cmd/root.go) and the
 # requirement are dropped; every other command is upstream's.
 build_tkn() {
-  local out src version=$TKN_VERSION
-  out=$(e2e_bin "tkn-$version")
-  built "$out" && return 0
-  step "tkn $version (without tkn hub)"
-  src=$(own_module_copy github.com/tektoncd/cli "$version" "tkn-$version")
+  local version=$TKN_VERSION
+  prepare tkn github.com/tektoncd/cli "$version" "" "tkn $version (without tkn hub)" || return 0
   sed -i -e '/"github.com\/tektoncd\/hub\/api\/pkg\/cli\/app"/d' \
     -e '/"github.com\/tektoncd\/hub\/api\/pkg\/cli\/cmd"/d' \
-    -e '/hub.Root(hubApp.New()),/d' "$src/pkg/cmd/root.go"
-  (cd "$src" && go mod edit -droprequire github.com/tektoncd/hub)
-  mkdir -p "$out"
-  (cd "$src" && go build -mod=mod -trimpath \
+    -e '/hub.Root(hubApp.New()),/d' "$SRC/pkg/cmd/root.go"
+  (cd "$SRC" && go mod edit -droprequire github.com/tektoncd/hub)
+  (cd "$SRC" && go build -mod=mod -trimpath \
     -ldflags "-s -w -X github.com/tektoncd/cli/pkg/cmd/version.clientVersion=$version" \
-    -o "$out/tkn" ./cmd/tkn)
-  finish "$out"
+    -o "$OUT/tkn" ./cmd/tkn)
+  finish "$OUT"
 }
 
 # kaniko's executor, the version the kaniko-build Task pins (KANIKO_VERSION): the Task's step image
 # is the executor's "debug" variant, so hack/e2e/build-images.sh adds busybox to it.
 build_kaniko() {
-  local out src version=$KANIKO_VERSION
-  out=$(e2e_bin "kaniko-$version")
-  built "$out" && return 0
-  step "kaniko $version (executor)"
-  src=$(own_module_copy github.com/GoogleContainerTools/kaniko "$version" "kaniko-$version")
-  mkdir -p "$out"
-  (cd "$src" && go build -trimpath \
+  local version=$KANIKO_VERSION
+  prepare kaniko github.com/GoogleContainerTools/kaniko "$version" "" "kaniko $version (executor)" ||
+    return 0
+  (cd "$SRC" && go build -trimpath \
     -ldflags "-s -w -X github.com/GoogleContainerTools/kaniko/pkg/version.version=$version" \
-    -o "$out/executor" ./cmd/executor)
-  finish "$out"
+    -o "$OUT/executor" ./cmd/executor)
+  finish "$OUT"
 }
 
 components=("$@")
