@@ -76,10 +76,16 @@ def recording_server(status: int, reply: bytes = b"") -> Iterator[tuple[str, lis
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    with serving(HTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url, received
+
+
+@contextlib.contextmanager
+def serving(server: HTTPServer) -> Iterator[str]:
+    """SERVER (bound to loopback) answering on a thread for the block; yields its base URL."""
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", received
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

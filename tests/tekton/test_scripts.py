@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import zipfile
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tekton.tekton_helpers import ROOT, SCRIPTS, recording_server, run
+from tekton.tekton_helpers import ROOT, SCRIPTS, recording_server, run, serving
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -415,13 +414,8 @@ def package_index(tmp_path):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/simple/", requested
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield f"{url}/simple/", requested
 
 
 def install_probe(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
