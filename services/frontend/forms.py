@@ -64,11 +64,6 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-def positive_id(raw: Any) -> int | None:
-    """A product id in ASCII digits (`/products/²` is no product), or None."""
-    return validation.positive_id(raw)
-
-
 def quantity(raw: Any, *, maximum: int) -> int | None:
     """A whole number 0..maximum in ASCII digits, or None."""
     text = raw.strip() if isinstance(raw, str) else ""

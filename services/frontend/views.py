@@ -19,14 +19,13 @@ from frontend.forms import (
     CatalogQuery,
     Checkout,
     new_idempotency_key,
-    positive_id,
     quantity,
 )
 from frontend.keys import FRAGMENTS, ORDERS, PRODUCTS
 from frontend.pages import PageError, flash, redirect, render, render_fragment
 from frontend.service_client import Unavailable, UpstreamError
 from frontend.session import checked_form, get_session
-from kit.validation import is_uuid
+from kit.validation import is_uuid, positive_id
 
 LOW_STOCK = 5
 

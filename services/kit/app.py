@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from aiohttp import web
 
 from kit import health
@@ -32,3 +34,13 @@ def create_base_app(
     app.router.add_get("/ready", health.ready, name="ready")
     app.router.add_get("/metrics", metrics_handler, name="metrics")
     return app
+
+
+def add_openapi_route(app: web.Application, package: str) -> None:
+    """GET /openapi.yaml: the API's own OpenAPI document (PACKAGE/openapi.yaml), read once."""
+    document = resources.files(package).joinpath("openapi.yaml").read_bytes()
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/yaml")
+
+    app.router.add_get("/openapi.yaml", openapi, name="openapi")

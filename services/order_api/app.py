@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import psycopg2
 from aiohttp import web
 
-from kit.app import create_base_app
+from kit.app import add_openapi_route, create_base_app
 from kit.errors import DatabaseUnavailable
 from kit.keys import METRICS
 from order_api import orders, views
@@ -28,6 +28,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ORDER_METRICS] = OrderMetrics(app[METRICS])
     app.cleanup_ctx.append(purge_expired_keys)
     add_routes(app.router)
+    add_openapi_route(app, "order_api")
     return app
 
 
@@ -37,7 +38,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/orders/{id}", views.get_order, name="order")
     router.add_post("/orders/{id}/cancel", views.cancel_order, name="order_cancel")
     router.add_post("/orders/{id}/status", views.change_status, name="order_status")
-    router.add_get("/openapi.yaml", views.openapi, name="openapi")
 
 
 async def purge_expired_keys(app: web.Application) -> AsyncIterator[None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from importlib import resources
 
 from aiohttp import web
 
@@ -16,7 +15,6 @@ from order_api import orders
 from order_api.keys import ORDER_METRICS, SETTINGS
 from order_api.models import OrderCreate, OrderQuery, StatusChange
 
-OPENAPI = resources.files("order_api").joinpath("openapi.yaml").read_bytes()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as the IETF draft's examples
 
@@ -106,7 +104,3 @@ async def change_status(request: web.Request) -> web.Response:
         request.app, order_id=order_id, to=change.status, allowed=orders.ADMIN_TRANSITIONS
     )
     return json_response(body)
-
-
-async def openapi(_request: web.Request) -> web.Response:
-    return web.Response(body=OPENAPI, content_type="application/yaml")

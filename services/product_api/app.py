@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from kit.app import create_base_app
+from kit.app import add_openapi_route, create_base_app
 from kit.keys import METRICS
 from product_api import views
 from product_api.keys import PRODUCT_CACHE, SETTINGS
@@ -29,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
             )
         )
     add_routes(app.router)
+    add_openapi_route(app, "product_api")
     return app
 
 
@@ -40,4 +41,3 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_delete("/products/{id}", views.delete_product)
     router.add_post("/products/{id}/stock", views.adjust_stock, name="product_stock")
     router.add_get("/categories", views.list_categories, name="categories")
-    router.add_get("/openapi.yaml", views.openapi, name="openapi")

@@ -4,7 +4,6 @@ answer."""
 from __future__ import annotations
 
 import logging
-from importlib import resources
 
 from aiohttp import web
 
@@ -15,8 +14,6 @@ from product_api.keys import SETTINGS
 from product_api.models import ProductCreate, ProductPatch, ProductQuery, StockAdjustment
 
 log = logging.getLogger("product_api")
-
-OPENAPI = resources.files("product_api").joinpath("openapi.yaml").read_bytes()
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -71,7 +68,3 @@ async def adjust_stock(request: web.Request) -> web.Response:
         },
     )
     return json_response(row)
-
-
-async def openapi(_request: web.Request) -> web.Response:
-    return web.Response(body=OPENAPI, content_type="application/yaml")
