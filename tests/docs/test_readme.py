@@ -6,14 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from support.readmes import readmes
+
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-DOCS = [
-    ROOT / "README.md",
-    *sorted(ROOT.glob("*/README.md")),
-    *sorted(ROOT.glob("services/*/README.md")),
-    *sorted(ROOT.glob("hack/*/README.md")),
-]
+DOCS = [ROOT / name for name in readmes(ROOT)]  # every README, at any depth
 
 
 def slug(heading: str) -> str:
@@ -81,11 +78,7 @@ SECRET_FILE = re.compile(
 def test_every_secret_file_the_docs_create_or_read_is_ignored_by_git():
     """One place for generated secrets (.cluster/), ignored by git: no document has a user
     write a secret where `git add .` would pick it up."""
-    named = {
-        path
-        for doc in [*DOCS, *sorted(ROOT.glob("tekton/**/README.md"))]
-        for path in SECRET_FILE.findall(doc.read_text())
-    }
+    named = {path for doc in DOCS for path in SECRET_FILE.findall(doc.read_text())}
     assert named, "the docs name no secret file: the pattern is stale"
     for path in sorted(named):
         ignored = subprocess.run(

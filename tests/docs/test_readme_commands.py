@@ -55,13 +55,13 @@ from pathlib import Path
 import pytest
 
 from support.commands import run_command
+from support.readmes import readmes
 
 ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^ {0,3}(```|~~~)\s*([^\s`]*)")
 SKIP = re.compile(r"^<!-- readme-test: skip: (\S.*?) -->$")
 SHELL = "sh"  # the one language of a block of commands
 OTHER_SHELLS = {"bash", "shell", "console", "zsh", "shell-session", "shellsession", "terminal"}
-PATTERNS = (":(icase)README.md", ":(icase)*/README.md")  # git pathspecs, any depth
 CONTINUED = ("\\", "&&", "||", "|")
 PYTEST = ".venv/bin/python -m pytest "
 COMMAND_TIMEOUT_SECONDS = 600
@@ -90,20 +90,6 @@ class Block:
     line: int  # 1-based line of the opening fence
     commands: tuple[str, ...]
     skip: str | None  # the reason, when marked
-
-
-def readmes(root: Path) -> list[str]:
-    """Every README.md under ROOT that git tracks or would track (new, not ignored), as paths
-    relative to ROOT: the root one first, then by path."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *PATTERNS],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    found = {name for name in listed if name and (root / name).is_file()}
-    return sorted(found, key=lambda name: ("/" in name, name))
 
 
 def shell_blocks(text: str) -> list[Block]:
