@@ -6,7 +6,7 @@
 #
 # Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
 #   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn
-#   local-path-provisioner kaniko
+#   local-path-provisioner kaniko trivy (with hack/e2e/src/trivy-db)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -267,8 +267,45 @@ build_kaniko() {
   finish "$OUT"
 }
 
+# trivy, the release the trivy-fs and trivy-image Tasks pin (TRIVY_VERSION; their image tag is the
+# version without its v), built as upstream's release is (goreleaser.yml: GOEXPERIMENT=jsonv2).
+build_trivy() {
+  local version=$TRIVY_VERSION
+  if prepare trivy github.com/aquasecurity/trivy "$version"; then
+    (cd "$SRC" && GOEXPERIMENT=jsonv2 go build -trimpath \
+      -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${version#v}" \
+      -o "$OUT/trivy" ./cmd/trivy)
+    finish "$OUT"
+  fi
+  build_trivy_db
+}
+
+# hack/e2e/src/trivy-db: writes the small vulnerability databases the e2e scans read (no database
+# can be downloaded here), with trivy-db's own packages at the version trivy TRIVY_VERSION pins.
+build_trivy_db() {
+  local out src=$E2E_CACHE/src/trivy-db-$TRIVY_VERSION trivy_db
+  out=$(e2e_trivy_db_bin)
+  built "$out" && return 0
+  step "trivy-db (hack/e2e/src/trivy-db, trivy-db as trivy $TRIVY_VERSION pins it)"
+  trivy_db=$(sed -n 's|^\tgithub.com/aquasecurity/trivy-db \(v[^ ]*\)$|\1|p' \
+    "$(module_dir github.com/aquasecurity/trivy "$TRIVY_VERSION")/go.mod")
+  [ -n "$trivy_db" ] || die "no trivy-db requirement in trivy $TRIVY_VERSION's go.mod"
+  mkdir -p "$src" "$out"
+  cp hack/e2e/src/trivy-db/main.go "$src/main.go"
+  (
+    cd "$src"
+    if [ ! -f go.mod ]; then
+      go mod init techcommerce/e2e/trivy-db >/dev/null 2>&1
+      go mod edit -require="github.com/aquasecurity/trivy-db@$trivy_db"
+    fi
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$out/trivy-db" .
+  )
+  finish "$out"
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn local-path-provisioner kaniko)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn local-path-provisioner kaniko trivy)
 for component in "${components[@]}"; do
   case $component in
     kubernetes) build_kubernetes ;;
@@ -287,6 +324,7 @@ for component in "${components[@]}"; do
         local-path-provisioner .
       ;;
     kaniko) build_kaniko ;;
+    trivy) build_trivy ;;
     *) die "unknown component '$component'" ;;
   esac
 done

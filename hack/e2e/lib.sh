@@ -39,6 +39,10 @@ e2e_python_index() {
     "$(cat services/requirements.txt tests/requirements.txt hack/e2e/python_index.py | sha256sum | cut -c1-16)"
 }
 E2E_PYTHON_INDEX_PORT=8081
+# The trivy database writer (hack/e2e/src/trivy-db), named by its source.
+e2e_trivy_db_bin() {
+  e2e_bin "trivy-db-$TRIVY_VERSION-$(sha256sum hack/e2e/src/trivy-db/main.go | cut -c1-12)"
+}
 KUBE_BIN=$(e2e_bin "kubernetes-$E2E_KUBERNETES_VERSION")
 ETCD_BIN=$(e2e_bin "etcd-$E2E_ETCD_VERSION")
 

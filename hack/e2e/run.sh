@@ -61,6 +61,8 @@ run_suite() {
   nsenter --net="/run/netns/$E2E_NETNS" env TECHCOMMERCE_E2E_CLUSTER="$(cat "$E2E_STATE/run-dir")" \
     TECHCOMMERCE_E2E_KUBECTL="$KUBE_BIN/kubectl" TECHCOMMERCE_E2E_REPORT="$LOGS/report.txt" \
     TECHCOMMERCE_E2E_TKN="$(e2e_bin "tkn-$TKN_VERSION")/tkn" \
+    TECHCOMMERCE_E2E_TRIVY="$(e2e_bin "trivy-$TRIVY_VERSION")/trivy" \
+    TECHCOMMERCE_E2E_TRIVY_DB="$(e2e_trivy_db_bin)/trivy-db" \
     .venv/bin/python -m pytest tests/cluster_e2e -v -p no:cacheprovider ${E2E_PYTEST_ARGS:-}
 }
 check_clean() {

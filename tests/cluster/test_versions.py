@@ -29,6 +29,7 @@ EXPECTED_KEYS = {
     "NODE_EXPORTER_VERSION",
     "TECHCOMMERCE_IMAGE_TAG",
     "KANIKO_VERSION",
+    "TRIVY_VERSION",
     # the e2e cluster (hack/e2e); tests/cluster_e2e/test_shared_path.py checks they agree
     "E2E_GO_TOOLCHAIN",
     "E2E_KUBERNETES_VERSION",
@@ -69,6 +70,16 @@ def test_the_kaniko_task_pins_the_kaniko_version_e2e_builds(versions: dict[str, 
     task = (REPO / "tekton/tasks/kaniko-build/kaniko-build.yaml").read_text()
     pinned = set(re.findall(r"gcr\.io/kaniko-project/executor:(\S+)", task))
     assert pinned == {f"{versions['KANIKO_VERSION']}-debug"}
+
+
+def test_the_trivy_tasks_pin_the_trivy_version_e2e_builds(versions: dict[str, str]):
+    """Likewise trivy: every trivy image under tekton/ is the TRIVY_VERSION release."""
+    pinned = {
+        tag
+        for path in (REPO / "tekton").rglob("*.yaml")
+        for tag in re.findall(r"aquasec/trivy:(\S+)", path.read_text())
+    }
+    assert pinned == {versions["TRIVY_VERSION"].removeprefix("v")}
 
 
 def test_versions_file_is_plain_key_value_lines():
