@@ -25,6 +25,10 @@ IGNORE_FILE=${IGNORE_FILE:-tekton/trivyignore}
 SEVERITY=${SEVERITY:-HIGH,CRITICAL}
 IGNORE_UNFIXED=${IGNORE_UNFIXED:-false}
 TRIVY=${TRIVY:-trivy}
+# trivy sends anonymous usage data and fetches version notices unless told not to: neither here.
+TRIVY_DISABLE_TELEMETRY=${TRIVY_DISABLE_TELEMETRY:-true}
+TRIVY_SKIP_VERSION_CHECK=${TRIVY_SKIP_VERSION_CHECK:-true}
+export TRIVY_DISABLE_TELEMETRY TRIVY_SKIP_VERSION_CHECK
 INSECURE_REGISTRY=${INSECURE_REGISTRY:-false}
 case "$INSECURE_REGISTRY" in
   true | false) ;;

@@ -731,6 +731,34 @@ def test_trivy_fs_command(recorder, tmp_path):
     assert convert == ["convert", "--format", "table", str(reports / "trivy-fs.json")]
 
 
+def test_trivy_runs_with_telemetry_and_version_notices_off(tmp_path):
+    """trivy sends usage data and fetches version notices by default: the scans switch both off
+    (a stand-in trivy records the environment it gets)."""
+    seen = tmp_path / "env"
+    stand_in = tmp_path / "trivy"
+    stand_in.write_text(f'#!/bin/sh\nenv | grep "^TRIVY_" >>"{seen}"\n')
+    stand_in.chmod(0o755)
+    (tmp_path / "src" / "tekton").mkdir(parents=True)
+    (tmp_path / "src" / "tekton" / "trivyignore").write_text("")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRIVY_")}
+    result = subprocess.run(
+        ["sh", SCRIPTS / "trivy-scan.sh", "fs"],
+        env={
+            **clean,
+            "TRIVY": str(stand_in),
+            "SOURCE_DIR": str(tmp_path / "src"),
+            "REPORT_DIR": str(tmp_path / "reports"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = set(seen.read_text().splitlines())
+    assert {"TRIVY_DISABLE_TELEMETRY=true", "TRIVY_SKIP_VERSION_CHECK=true"} <= lines
+
+
 def test_trivy_blocking_finding_fails_the_step(recorder, tmp_path):
     result = trivy(recorder, tmp_path, "fs", RECORD_EXIT="1", IGNORE_UNFIXED="true")
     assert result.returncode == 1
