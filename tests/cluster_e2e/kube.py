@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,36 @@ class Cluster:
             timeout,
             what=f"{replicas} serving pod(s) of {name}",
         )
+
+    def wait_database_reachable(self, timeout: float = 180) -> None:
+        """Wait until every pod of the APIs that use PostgreSQL reaches it: each answers 200 on
+        /ready, which checks the database. After PostgreSQL's pod is replaced, its new address
+        takes some seconds to reach the Service and the NetworkPolicy rules; meanwhile the APIs
+        answer 503 with Retry-After, as they should, and a test that measures something else (a
+        scale-out) must not start in that window."""
+
+        def ready_answers() -> bool:
+            for name in ("product-api", "order-api"):
+                for pod in self.pods(f"app.kubernetes.io/name={name}"):
+                    if pod["metadata"].get("deletionTimestamp"):
+                        continue
+                    address = pod["status"].get("podIP")
+                    port = next(
+                        p["containerPort"]
+                        for p in pod["spec"]["containers"][0]["ports"]
+                        if p["name"] == "http"
+                    )
+                    try:
+                        with urllib.request.urlopen(
+                            f"http://{address}:{port}/ready", timeout=3
+                        ) as answer:
+                            if answer.status != 200:
+                                return False
+                    except OSError:  # includes HTTPError (a 503) and refused connections
+                        return False
+            return True
+
+        eventually(ready_answers, timeout, what="every API pod to reach PostgreSQL (/ready 200)")
 
     def exec(
         self, pod: str, *command: str, namespace: str = NAMESPACE, timeout: float = 60

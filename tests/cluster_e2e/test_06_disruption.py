@@ -149,6 +149,8 @@ def test_deleting_a_pod_of_each_service_loses_no_acknowledged_order(
             )
             cluster.rollout_status(f"{kind}/{name}", timeout=300)
             cluster.wait_serving(name, replicas, timeout=300)
+        # PostgreSQL is back when the APIs reach it again, not when its own pod is Ready
+        cluster.wait_database_reachable()
     acknowledged = load.tally.acknowledged_orders
     report(
         f"pod deletions (product-api, order-api, frontend, postgres): {load.tally.summary()};"

@@ -50,13 +50,15 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
         timeout=120,
         what="the HPA to read CPU from metrics-server",
     )
-    # Start from rest: an earlier scale-out (a rerun on a kept cluster) may not have settled.
+    # Start from rest: an earlier scale-out (a rerun on a kept cluster) may not have settled, and
+    # after a PostgreSQL restart (the disruption test) the APIs answer 503 until they reach it.
     eventually(
         lambda: hpa(cluster)["status"].get("currentReplicas") == 2,
         timeout=300,
         interval=5,
         what="product-api at its 2 minimum replicas before the load",
     )
+    cluster.wait_database_reachable()
     base = f"http://{cluster.service_ip('product-api')}:5000"
     urls = [
         f"{base}/products?limit=50",
