@@ -97,6 +97,17 @@ recipe_image() {
   note "$name: $image"
 }
 
+# import_root ROOT IMAGE CHANGE...: import the directory tree ROOT (owned by root) as IMAGE with
+# the Containerfile-style CHANGEs, then remove ROOT.
+import_root() {
+  local root=$1 image=$2 change changes=()
+  shift 2
+  for change in "$@"; do changes+=(--change "$change"); done
+  tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
+    podman import --quiet "${changes[@]}" - "$image" >/dev/null
+  rm -rf "$root"
+}
+
 # busybox_into DIR: the host's static busybox (Debian busybox-static) and a link per applet in DIR.
 busybox_into() {
   local applet
@@ -115,9 +126,7 @@ busybox_image() {
     mkdir -p "$root/bin" "$root/tmp"
     chmod 1777 "$root/tmp"
     busybox_into "$root/bin"
-    tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
-      podman import --quiet --change 'CMD ["/bin/sh"]' - "$image" >/dev/null
-    rm -rf "$root"
+    import_root "$root" "$image" 'CMD ["/bin/sh"]'
   fi
   printf '%s\n' "$image"
 }
@@ -139,14 +148,9 @@ kaniko_image() {
     busybox_into "$root/busybox"
     ln -s /busybox/sh "$root/bin/sh"
     chmod 1777 "$root/tmp"
-    tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
-      podman import --quiet --change 'ENTRYPOINT ["/kaniko/executor"]' --change "USER 0" \
-        --change "WORKDIR /workspace" \
-        --change "ENV PATH=/usr/local/bin:/kaniko:/busybox" --change "ENV HOME=/root" \
-        --change "ENV USER=root" --change "ENV SSL_CERT_DIR=/kaniko/ssl/certs" \
-        --change "ENV DOCKER_CONFIG=/kaniko/.docker/" \
-        - "$image" >/dev/null
-    rm -rf "$root"
+    import_root "$root" "$image" 'ENTRYPOINT ["/kaniko/executor"]' "USER 0" "WORKDIR /workspace" \
+      "ENV PATH=/usr/local/bin:/kaniko:/busybox" "ENV HOME=/root" "ENV USER=root" \
+      "ENV SSL_CERT_DIR=/kaniko/ssl/certs" "ENV DOCKER_CONFIG=/kaniko/.docker/"
   fi
   podman tag "$image" "localhost/techcommerce-e2e/kaniko:$KANIKO_VERSION-debug"
   note "kaniko: $image"

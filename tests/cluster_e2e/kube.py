@@ -182,6 +182,12 @@ class Cluster:
         return f"{self.registry}/{repository}@{digest.strip()}"
 
     @property
+    def node_address(self) -> str:
+        """The node's InternalIP: where the local git server and the Python index listen."""
+        node = self.get("nodes", namespace="default")["items"][0]
+        return next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+
+    @property
     def registry(self) -> str:
         """HOST:PORT of the in-cluster registry (hack/e2e/cluster-up.sh records it)."""
         return (self.run_dir / "registry" / "address").read_text().strip()

@@ -87,9 +87,7 @@ def test_the_shop_answers_through_its_service(cluster: Cluster, frontend_url: st
 def test_the_git_server_holds_the_repository_and_takes_pushes(cluster: Cluster, tmp_path):
     """hack/e2e/cluster-up.sh serves a bare clone of this repository on the node's address (for
     the CI/CD pipelines): it holds the commit the run started from and accepts a pushed branch."""
-    node = cluster.get("nodes", namespace="default")["items"][0]
-    address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
-    remote = f"git://{address}/techcommerce.git"
+    remote = f"git://{cluster.node_address}/techcommerce.git"
 
     def git(*args: str, cwd=None) -> str:
         proc = subprocess.run(

@@ -92,10 +92,6 @@ def checkout(cluster: Cluster):
         },
     )
     try:
-        node = cluster.get("nodes", namespace="default")["items"][0]
-        address = next(
-            a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"
-        )
         settings = cluster_settings(cluster)
         clone = finished(
             cluster,
@@ -105,7 +101,7 @@ def checkout(cluster: Cluster):
                     f"e2e-clone-{claim[-6:]}",
                     "git-clone",
                     {
-                        "url": f"git://{address}/techcommerce.git",
+                        "url": f"git://{cluster.node_address}/techcommerce.git",
                         "revision": "main",
                         "git-step-image": settings["git-step-image"],
                     },
