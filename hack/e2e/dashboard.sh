@@ -1,0 +1,47 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # DASHBOARD_BIN is for hack/e2e/build-dashboard.sh, which sources this
+# The Tekton Dashboard of the e2e cluster (read-only, namespace tekton-pipelines). Its Go module is
+# not served by the module proxy: it is built from the source tarball in ../shared/vendor (next to
+# the clone's parent, as on the project's build machine) by hack/e2e/build-dashboard.sh. A checkout
+# without that tarball skips the Dashboard, with that reason, and everything else still runs
+# (tests/cluster_e2e/test_13_dashboard.py skips too).
+#
+# Source it after hack/e2e/lib.sh (in the repository root). It defines:
+#   DASHBOARD_TARBALL  the source tarball;  DASHBOARD_BIN  the cached build (binary and assets)
+#   DASHBOARD_IMAGE    the image build-dashboard.sh tags
+#   dashboard_source_present  true when the tarball is there (else prints the skip note)
+#   deploy_dashboard   push the image by digest and apply hack/e2e/addons/tekton-dashboard.yaml
+
+# shellcheck source=hack/images/containers/env.sh
+source hack/images/containers/env.sh
+
+DASHBOARD_TARBALL=$(dirname "$PWD")/shared/vendor/tekton-dashboard-$E2E_TEKTON_DASHBOARD_VERSION.tar.gz
+DASHBOARD_BIN=$(e2e_bin "tekton-dashboard-$E2E_TEKTON_DASHBOARD_VERSION")
+DASHBOARD_IMAGE=localhost/techcommerce-e2e/tekton-dashboard:e2e
+
+dashboard_source_present() {
+  [ -f "$DASHBOARD_TARBALL" ] && return 0
+  note "Dashboard skipped: ../shared/vendor/${DASHBOARD_TARBALL##*/} absent"
+  return 1
+}
+
+# deploy_dashboard: the image to the in-cluster registry by digest (recorded in
+# $E2E_RUN/images/, like hack/e2e/deploy.sh's pushes), the add-on with it, then the rollout.
+deploy_dashboard() {
+  step "Tekton Dashboard $E2E_TEKTON_DASHBOARD_VERSION (read-only, built from ../shared/vendor)"
+  dashboard_source_present || return 0
+  local repository=techcommerce-e2e/tekton-dashboard digest_file
+  digest_file=$E2E_RUN/images/${repository//\//_}.digest
+  show "$(quote_words podman push "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e")"
+  show "$(quote_words kubectl apply -f hack/e2e/addons/tekton-dashboard.yaml)"
+  show "$(quote_words kubectl rollout status --namespace tekton-pipelines deployment/tekton-dashboard)"
+  [ "$DRY_RUN" = 1 ] && return 0
+  podman image exists "$DASHBOARD_IMAGE" ||
+    die "no image $DASHBOARD_IMAGE: run hack/e2e/build-dashboard.sh first"
+  mkdir -p "$E2E_RUN/images"
+  nsenter --net="/run/netns/$E2E_NETNS" podman push --quiet --tls-verify=false \
+    --digestfile "$digest_file" "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e" >&2
+  sed -e "s|@IMAGE@|$E2E_REGISTRY/$repository@$(cat "$digest_file")|" \
+    -e "s|@VERSION@|$E2E_TEKTON_DASHBOARD_VERSION|" hack/e2e/addons/tekton-dashboard.yaml | kctl apply -f -
+  kctl rollout status --namespace tekton-pipelines deployment/tekton-dashboard --timeout=300s
+}
