@@ -20,6 +20,7 @@ source hack/e2e/lib.sh
 source hack/e2e/dashboard.sh
 
 dashboard_source_present || exit 0
+command -v npm >/dev/null || die "npm (Node.js) is needed to build the Dashboard's frontend"
 
 build() {
   local src=$E2E_CACHE/src/tekton-dashboard-$E2E_TEKTON_DASHBOARD_VERSION began=$SECONDS

@@ -33,15 +33,16 @@ deploy_dashboard() {
   local repository=techcommerce-e2e/tekton-dashboard digest_file
   digest_file=$E2E_RUN/images/${repository//\//_}.digest
   show "$(quote_words podman push "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e")"
-  show "$(quote_words kubectl apply -f hack/e2e/addons/tekton-dashboard.yaml)"
-  show "$(quote_words kubectl rollout status --namespace tekton-pipelines deployment/tekton-dashboard)"
-  [ "$DRY_RUN" = 1 ] && return 0
-  podman image exists "$DASHBOARD_IMAGE" ||
-    die "no image $DASHBOARD_IMAGE: run hack/e2e/build-dashboard.sh first"
-  mkdir -p "$E2E_RUN/images"
-  nsenter --net="/run/netns/$E2E_NETNS" podman push --quiet --tls-verify=false \
-    --digestfile "$digest_file" "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e" >&2
-  sed -e "s|@IMAGE@|$E2E_REGISTRY/$repository@$(cat "$digest_file")|" \
-    -e "s|@VERSION@|$E2E_TEKTON_DASHBOARD_VERSION|" hack/e2e/addons/tekton-dashboard.yaml | kctl apply -f -
-  kctl rollout status --namespace tekton-pipelines deployment/tekton-dashboard --timeout=300s
+  show "kctl apply -f hack/e2e/addons/tekton-dashboard.yaml (@IMAGE@: the pushed digest)"
+  if [ "$DRY_RUN" != 1 ]; then
+    podman image exists "$DASHBOARD_IMAGE" ||
+      die "no image $DASHBOARD_IMAGE: run hack/e2e/build-dashboard.sh first"
+    mkdir -p "$E2E_RUN/images"
+    nsenter --net="/run/netns/$E2E_NETNS" podman push --quiet --tls-verify=false \
+      --digestfile "$digest_file" "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e" >&2
+    sed -e "s|@IMAGE@|$E2E_REGISTRY/$repository@$(cat "$digest_file")|" \
+      -e "s|@VERSION@|$E2E_TEKTON_DASHBOARD_VERSION|" hack/e2e/addons/tekton-dashboard.yaml |
+      kctl apply -f -
+  fi
+  run kctl rollout status --namespace tekton-pipelines deployment/tekton-dashboard --timeout=300s
 }
