@@ -48,6 +48,7 @@ PRODUCTION=manifests/overlays/production
 TEKTON_RELEASES=https://infra.tekton.dev/tekton-releases
 
 kubectl_() { run kubectl --context "$CONTEXT" "$@"; }
+kubectl_probe() { probe kubectl --context "$CONTEXT" "$@"; }
 # Wait until every Deployment of a namespace is Available.
 wait_deployments() {
   kubectl_ wait --namespace "$1" --for=condition=Available deployment --all --timeout="${2:-300s}"
@@ -164,39 +165,9 @@ install_metrics_server() {
   kubectl_ rollout status --namespace kube-system deployment/metrics-server --timeout=180s
 }
 
-# create_secret_once NAMESPACE TYPE NAME ARGS...: `kubectl create secret` unless it exists
-# (an existing Secret is never overwritten: rotate by deleting it first).
-create_secret_once() {
-  local namespace=$1 type=$2 name=$3
-  shift 3
-  if probe kubectl --context "$CONTEXT" get secret --namespace "$namespace" "$name"; then
-    note "secret $namespace/$name exists; kept"
-  else
-    kubectl_ create secret "$type" "$name" --namespace "$namespace" "$@"
-  fi
-}
-
 create_secrets() {
   generate_environment_secrets
-  # The CD pipeline renders manifests/deploy/ENV in the cluster: it reads the same files from
-  # these Secrets (workspaces staging-secrets / production-secrets, see tekton/runs/cd-run.yaml).
-  create_secret_once techcommerce-ci generic techcommerce-staging-overlay \
-    --from-file="$STATE_DIR/secrets/staging"
-  create_secret_once techcommerce-ci generic techcommerce-production-overlay \
-    --from-file="$STATE_DIR/secrets/production"
-  # Webhook secret (Tekton Triggers checks the signature of incoming webhooks with it) and push
-  # credentials for the in-cluster registry (the CD pipeline's docker-config workspace).
-  run hack/cluster/new-secret-file.sh "$STATE_DIR/webhook-secret" 32
-  run hack/cluster/new-registry-auth.sh "$STATE_DIR/registry-config.json" \
-    "$REGISTRY_NAME:5000" "localhost:$REGISTRY_PORT"
-  # Name and key as tekton/triggers/eventlistener.yaml's GitHub interceptor reads them.
-  create_secret_once techcommerce-ci generic github-webhook-secret \
-    --from-file=secret="$STATE_DIR/webhook-secret"
-  # The standard key; every docker-config binding (tekton/runs, the triggers, the tkn command
-  # below) mounts it as the config.json kaniko and trivy read.
-  create_secret_once techcommerce-ci generic techcommerce-registry \
-    --type=kubernetes.io/dockerconfigjson \
-    --from-file=.dockerconfigjson="$STATE_DIR/registry-config.json"
+  create_pipeline_secrets "$STATE_DIR" "$REGISTRY_NAME:5000" "localhost:$REGISTRY_PORT"
 }
 
 build_images() {

@@ -4,7 +4,8 @@
 # keeps only what is its own (platform add-ons, how images reach the cluster, which overlay it
 # applies). tests/cluster_e2e/test_shared_path.py compares the two plans.
 # Source it after hack/cluster/common.sh; it defines functions only. The caller defines
-# kubectl_ (its kubectl, through `run`), STAGING and PRODUCTION (the overlays' directories).
+# kubectl_ (its kubectl, through `run`), kubectl_probe (the same kubectl, through `probe`: a
+# read-only check), STAGING and PRODUCTION (the overlays' directories).
 
 # Namespaces first, with their Pod Security labels: everything after lands in one of them.
 create_namespaces() {
@@ -22,6 +23,43 @@ create_namespaces() {
 generate_environment_secrets() {
   step "Secrets (generated once, never printed)"
   run hack/gen-secrets.sh "$STAGING" "$PRODUCTION"
+}
+
+# create_secret_once NAMESPACE TYPE NAME ARGS...: `kubectl create secret` unless it exists
+# (an existing Secret is never overwritten: rotate by deleting it first).
+create_secret_once() {
+  local namespace=$1 type=$2 name=$3
+  shift 3
+  if kubectl_probe get secret --namespace "$namespace" "$name"; then
+    note "secret $namespace/$name exists; kept"
+  else
+    kubectl_ create secret "$type" "$name" --namespace "$namespace" "$@"
+  fi
+}
+
+# create_pipeline_secrets STATE_DIR REGISTRY...: the Secrets the pipelines read in
+# techcommerce-ci. The CD pipeline renders manifests/deploy/ENV in the cluster from the same
+# files generate_environment_secrets wrote (workspaces staging-secrets / production-secrets, see
+# tekton/runs/cd-run.yaml); the webhook secret (Tekton Triggers checks the signature of incoming
+# webhooks with it) and push credentials for the REGISTRY hosts (the docker-config workspace)
+# are generated once in STATE_DIR.
+create_pipeline_secrets() {
+  local state=$1
+  shift
+  create_secret_once techcommerce-ci generic techcommerce-staging-overlay \
+    --from-file=.cluster/secrets/staging
+  create_secret_once techcommerce-ci generic techcommerce-production-overlay \
+    --from-file=.cluster/secrets/production
+  run hack/cluster/new-secret-file.sh "$state/webhook-secret" 32
+  run hack/cluster/new-registry-auth.sh "$state/registry-config.json" "$@"
+  # Name and key as tekton/triggers/eventlistener.yaml's GitHub interceptor reads them.
+  create_secret_once techcommerce-ci generic github-webhook-secret \
+    --from-file=secret="$state/webhook-secret"
+  # The standard key; every docker-config binding (tekton/runs, the triggers, tkn) mounts it as
+  # the config.json kaniko and trivy read.
+  create_secret_once techcommerce-ci generic techcommerce-registry \
+    --type=kubernetes.io/dockerconfigjson \
+    --from-file=.dockerconfigjson="$state/registry-config.json"
 }
 
 # apply_staging KUSTOMIZATION: the staging overlay (with its Secrets), then wait for PostgreSQL,

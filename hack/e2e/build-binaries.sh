@@ -6,7 +6,7 @@
 #
 # Usage: hack/e2e/build-binaries.sh [COMPONENT...]   (default: all)
 #   kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn
-#   local-path-provisioner kaniko trivy (with hack/e2e/src/trivy-db)
+#   local-path-provisioner kaniko trivy (with hack/e2e/src/trivy-db) kubectl
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -65,14 +65,15 @@ wrapper_module() {
   } >tools.go
 }
 
-build_kubernetes() {
-  local out=$KUBE_BIN version=$E2E_KUBERNETES_VERSION src=$E2E_CACHE/src/kubernetes
-  built "$out" && return 0
-  step "Kubernetes $version (staging modules $E2E_KUBERNETES_STAGING_VERSION)"
+# kubernetes_binaries OUT VERSION SRC COMMAND...: build k8s.io/kubernetes VERSION's COMMANDs into
+# OUT, in the wrapper module SRC. k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...)
+# with ./staging paths, which do not exist in the module download; the wrapper replaces them by
+# their published versions, v0.MINOR.PATCH of VERSION v1.MINOR.PATCH.
+kubernetes_binaries() {
+  local out=$1 version=$2 src=$3
+  shift 3
+  local commands=("$@") staging_version=v0.${version#v1.}
   mkdir -p "$src" "$out"
-  # A wrapper module: k8s.io/kubernetes replaces its staging modules with ./staging paths, which
-  # do not exist in the module download; they are replaced here by their published versions.
-  local commands=(kube-apiserver kube-controller-manager kube-proxy kube-scheduler kubectl kubelet)
   (
     cd "$src"
     wrapper_module kubernetes "${commands[@]/#/k8s.io/kubernetes/cmd/}"
@@ -80,7 +81,7 @@ build_kubernetes() {
     local kube staging
     kube=$(module_dir k8s.io/kubernetes "$version")
     sed -n '/^replace (/,/^)/p' "$kube/go.mod" | awk '/=>/ {print $1}' | while read -r staging; do
-      go mod edit -replace="$staging=$staging@$E2E_KUBERNETES_STAGING_VERSION"
+      go mod edit -replace="$staging=$staging@$staging_version"
     done
     go mod tidy
     # The version the binaries report (Tekton and kubectl check it): without these, v0.0.0.
@@ -93,6 +94,23 @@ build_kubernetes() {
     go build -trimpath -ldflags "$ldflags" -o "$out/" "${commands[@]/#/k8s.io/kubernetes/cmd/}"
   )
   finish "$out"
+}
+
+build_kubernetes() {
+  built "$KUBE_BIN" && return 0
+  step "Kubernetes $E2E_KUBERNETES_VERSION"
+  kubernetes_binaries "$KUBE_BIN" "$E2E_KUBERNETES_VERSION" "$E2E_CACHE/src/kubernetes" \
+    kube-apiserver kube-controller-manager kube-proxy kube-scheduler kubectl kubelet
+}
+
+# kubectl at the version the deploy and rollback Tasks' step image pins (KUBECTL_VERSION), for
+# the e2e kubectl step image (hack/e2e/build-images.sh).
+build_kubectl() {
+  local out
+  out=$(e2e_bin "kubectl-$KUBECTL_VERSION")
+  built "$out" && return 0
+  step "kubectl $KUBECTL_VERSION (the deploy Tasks' step image)"
+  kubernetes_binaries "$out" "$KUBECTL_VERSION" "$E2E_CACHE/src/kubectl-$KUBECTL_VERSION" kubectl
 }
 
 build_etcd() {
@@ -305,7 +323,7 @@ build_trivy_db() {
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn local-path-provisioner kaniko trivy)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd pause coredns metrics-server kube-router monitoring tekton approval-gate tkn local-path-provisioner kaniko trivy kubectl)
 for component in "${components[@]}"; do
   case $component in
     kubernetes) build_kubernetes ;;
@@ -325,6 +343,7 @@ for component in "${components[@]}"; do
       ;;
     kaniko) build_kaniko ;;
     trivy) build_trivy ;;
+    kubectl) build_kubectl ;;
     *) die "unknown component '$component'" ;;
   esac
 done

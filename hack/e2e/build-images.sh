@@ -10,7 +10,7 @@
 # imports it before the registry runs. Everything else is pushed to the in-cluster registry by
 # hack/e2e/deploy.sh (and cluster-up.sh for the add-ons).
 #
-# Usage: hack/e2e/build-images.sh [monitoring|tekton|kaniko]   (no argument: every image)
+# Usage: hack/e2e/build-images.sh [monitoring|tekton|kaniko|trivy|kubectl]   (no argument: every image)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=hack/e2e/lib.sh
@@ -83,15 +83,20 @@ tekton_images() {
   note "Tekton images tagged localhost/techcommerce-e2e/tekton-*:e2e"
 }
 
-# recipe_image NAME: build hack/e2e/images/NAME/Containerfile on the project's Debian base image
-# (hack/images/make-base-image.sh) as localhost/techcommerce-e2e/NAME:<recipe hash>, tagged e2e.
+# recipe_image NAME [FILE...]: build hack/e2e/images/NAME/Containerfile on the project's Debian
+# base image (hack/images/make-base-image.sh) as localhost/techcommerce-e2e/NAME:<recipe hash>,
+# tagged e2e. FILEs (built binaries) join the build context beside the recipe.
 recipe_image() {
-  local name=$1 base image
+  local name=$1 base image context
+  shift
   base=$(hack/images/make-base-image.sh | tail -n1)
-  image=localhost/techcommerce-e2e/$name:$( (echo "$base" && cat "hack/e2e/images/$name"/*) | sha256sum | cut -c1-12)
+  image=localhost/techcommerce-e2e/$name:$( (echo "$base" && cat "hack/e2e/images/$name"/* "$@") | sha256sum | cut -c1-12)
   if ! podman image exists "$image"; then
+    context=$(mktemp -d)
+    cp "hack/e2e/images/$name"/* "$@" "$context/"
     podman build --quiet --format docker --isolation chroot --layers --build-arg "BASE_IMAGE=$base" \
-      --tag "$image" --file "hack/e2e/images/$name/Containerfile" "hack/e2e/images/$name" >/dev/null
+      --tag "$image" --file "$context/Containerfile" "$context" >/dev/null
+    rm -rf "$context"
   fi
   podman tag "$image" "localhost/techcommerce-e2e/$name:e2e"
   note "$name: $image"
@@ -156,10 +161,41 @@ kaniko_image() {
   note "kaniko: $image"
 }
 
+# trivy's image as upstream lays it out (an Alpine base there, a static busybox here): trivy at
+# /usr/local/bin/trivy, CA certificates, a shell for the Tasks' scripts, ENTRYPOINT trivy. Tagged
+# trivy:TRIVY_VERSION (without the v): the version the trivy Tasks pin, under the project's name.
+trivy_image() {
+  local bin image root
+  bin=$(e2e_bin "trivy-$TRIVY_VERSION")/trivy
+  image=localhost/techcommerce-e2e/trivy:$( (sha256sum "$bin" /bin/busybox /etc/ssl/certs/ca-certificates.crt) | sha256sum | cut -c1-16)
+  if ! podman image exists "$image"; then
+    root=$(mktemp -d)
+    mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/bin" "$root/tmp"
+    cp "$bin" "$root/usr/local/bin/trivy"
+    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+    busybox_into "$root/bin"
+    chmod 1777 "$root/tmp"
+    import_root "$root" "$image" 'ENTRYPOINT ["trivy"]' "ENV PATH=/usr/local/bin:/bin"
+  fi
+  podman tag "$image" "localhost/techcommerce-e2e/trivy:${TRIVY_VERSION#v}"
+  note "trivy: $image"
+}
+
+# The kubectl step image of the deploy and rollback Tasks (their default is alpine/k8s, kubectl
+# with bash and jq): hack/e2e/images/kubectl, the Debian base with bash, jq and kubectl
+# KUBECTL_VERSION. Tagged kubectl:KUBECTL_VERSION.
+kubectl_image() {
+  step "kubectl step image (hack/e2e/images/kubectl, kubectl $KUBECTL_VERSION)"
+  recipe_image kubectl "$(e2e_bin "kubectl-$KUBECTL_VERSION")/kubectl"
+  podman tag localhost/techcommerce-e2e/kubectl:e2e "localhost/techcommerce-e2e/kubectl:$KUBECTL_VERSION"
+}
+
 case "${1:-}" in
   monitoring) monitoring_images && exit 0 ;;
   tekton) tekton_images && exit 0 ;;
   kaniko) kaniko_image && exit 0 ;;
+  trivy) trivy_image && exit 0 ;;
+  kubectl) kubectl_image && exit 0 ;;
 esac
 
 step "Cluster images (pause, CoreDNS, metrics-server, local-path-provisioner, busybox)"
@@ -192,6 +228,8 @@ tekton_images
 kaniko_image
 step "git step image (hack/e2e/images/git)"
 recipe_image git
+trivy_image
+kubectl_image
 
 # Every pinned package of tests/requirements.txt (which includes services/requirements.txt), as
 # wheels behind a PEP 503 index: cluster-up.sh serves it to the image builds and CI steps in pods.

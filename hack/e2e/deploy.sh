@@ -16,12 +16,15 @@ cd "$(dirname "$0")/../.."
 source hack/e2e/lib.sh
 # shellcheck source=hack/cluster/project-steps.sh
 source hack/cluster/project-steps.sh
+# shellcheck source=hack/e2e/dashboard.sh
+source hack/e2e/dashboard.sh
 [ "${1:-}" = --dry-run ] && DRY_RUN=1
 REPO=$(pwd)
 STAGING=manifests/overlays/staging
 PRODUCTION=manifests/overlays/production
 SERVICES=(product-api order-api frontend)
 kubectl_() { run kctl "$@"; }
+kubectl_probe() { probe kctl "$@"; }
 
 if [ "$DRY_RUN" = 1 ]; then
   # The plan, and the overlay written where E2E_DRY_RUN_DIR says (placeholder digests), so a
@@ -139,23 +142,29 @@ EOF
 # at the versions the Tasks pin and pushed by digest (no local image takes an upstream name), the
 # Python index cluster-up.sh serves, and the project's Debian base for the service images.
 install_tekton_resources() {
-  local secret=$E2E_RUN/webhook-secret base python_base git kaniko
-  run hack/cluster/new-secret-file.sh "$secret" 32
-  show "kubectl create secret generic github-webhook-secret --from-file=secret=$secret"
-  if [ "$DRY_RUN" != 1 ] && ! kctl get secret --namespace techcommerce-ci github-webhook-secret >/dev/null 2>&1; then
-    kctl create secret generic github-webhook-secret --namespace techcommerce-ci \
-      --from-file=secret="$secret" >/dev/null
-  fi
+  local base python_base git kaniko trivy kubectl postgres
+  create_pipeline_secrets "$E2E_RUN" "$E2E_REGISTRY"
   step "Step images -> $E2E_REGISTRY (the Tasks' images in this cluster)"
   base=localhost/techcommerce/python-base
   [ "$DRY_RUN" = 1 ] || base=$(hack/images/make-base-image.sh | tail -n1)
   python_base=$E2E_REGISTRY/techcommerce-e2e/python-base@$(push "$base" techcommerce-e2e/python-base)
   git=$E2E_REGISTRY/techcommerce-e2e/git@$(push localhost/techcommerce-e2e/git:e2e techcommerce-e2e/git)
   kaniko=$E2E_REGISTRY/techcommerce-e2e/kaniko@$(push "localhost/techcommerce-e2e/kaniko:$KANIKO_VERSION-debug" techcommerce-e2e/kaniko)
+  trivy=$E2E_REGISTRY/techcommerce-e2e/trivy@$(push "localhost/techcommerce-e2e/trivy:${TRIVY_VERSION#v}" techcommerce-e2e/trivy)
+  kubectl=$E2E_REGISTRY/techcommerce-e2e/kubectl@$(push "localhost/techcommerce-e2e/kubectl:$KUBECTL_VERSION" techcommerce-e2e/kubectl)
+  # No vulnerability database can be downloaded here: the trivy Tasks of this cluster read an
+  # empty one written with trivy-db's own packages (hack/e2e/trivy_db_artifact.py), and the checks
+  # built into trivy.
+  run nsenter --net="/run/netns/$E2E_NETNS" .venv/bin/python hack/e2e/trivy_db_artifact.py \
+    "$(e2e_trivy_db_bin)/trivy-db" "$E2E_REGISTRY" techcommerce-e2e/trivy-db:2
+  postgres=$E2E_REGISTRY/techcommerce-e2e/postgres@$(pushed_digest techcommerce-e2e/postgres)
+  # The deploy Tasks render the overlays with the same PostgreSQL stand-in this cluster's staging
+  # runs (push_images), through the cluster setting image-overrides.
   apply_tekton_resources "$E2E_REGISTRY" "git-step-image=$git" "python-step-image=$python_base" \
-    "postgres-step-image=$E2E_REGISTRY/techcommerce-e2e/postgres@$(pushed_digest techcommerce-e2e/postgres)" \
-    "kaniko-step-image=$kaniko" "service-base-image=$python_base" \
-    "pip-index-url=http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/"
+    "postgres-step-image=$postgres" "image-overrides=postgres=$postgres" \
+    "kaniko-step-image=$kaniko" "trivy-step-image=$trivy" "kubectl-step-image=$kubectl" \
+    "service-base-image=$python_base" "pip-index-url=http://$E2E_NODE_IP:$E2E_PYTHON_INDEX_PORT/simple/" \
+    "trivy-db-repository=$E2E_REGISTRY/techcommerce-e2e/trivy-db:2" trivy-skip-check-update=true
 }
 
 # The overlay this cluster applies: the staging overlay with its Secrets (manifests/deploy/staging,
@@ -240,6 +249,7 @@ deploy_staging() {
 }
 
 install_tekton
+deploy_dashboard
 create_namespaces
 generate_environment_secrets
 push_images

@@ -61,6 +61,7 @@ run_suite() {
   nsenter --net="/run/netns/$E2E_NETNS" env TECHCOMMERCE_E2E_CLUSTER="$(cat "$E2E_STATE/run-dir")" \
     TECHCOMMERCE_E2E_KUBECTL="$KUBE_BIN/kubectl" TECHCOMMERCE_E2E_REPORT="$LOGS/report.txt" \
     TECHCOMMERCE_E2E_TKN="$(e2e_bin "tkn-$TKN_VERSION")/tkn" \
+    TECHCOMMERCE_E2E_APPROVALTASK="$(e2e_bin "manual-approval-gate-$MANUAL_APPROVAL_GATE_VERSION")/tkn-approvaltask" \
     TECHCOMMERCE_E2E_TRIVY="$(e2e_bin "trivy-$TRIVY_VERSION")/trivy" \
     TECHCOMMERCE_E2E_TRIVY_DB="$(e2e_trivy_db_bin)/trivy-db" \
     .venv/bin/python -m pytest tests/cluster_e2e -v -p no:cacheprovider ${E2E_PYTEST_ARGS:-}
@@ -77,6 +78,7 @@ fi
 stage deps install_deps
 stage build-binaries hack/e2e/build-binaries.sh
 stage build-images hack/e2e/build-images.sh
+stage build-dashboard hack/e2e/build-dashboard.sh
 stage cluster-up hack/e2e/cluster-up.sh
 stage deploy hack/e2e/deploy.sh
 stage suite run_suite

@@ -39,6 +39,10 @@
 #                    (roll back only if the newest release is recorded as failed, else do nothing)
 #   SERVICES         rollback: "all" (default) or a comma list of services to restore
 #   ROLLOUT_TIMEOUT  per rollout (default 300s)
+#   IMAGE_OVERRIDES  the images the overlay names besides the services' (postgres), as this
+#                    cluster gets them: space-separated NAME=IMAGE, IMAGE by exact tag or digest
+#                    (e.g. postgres=mirror.internal/library/postgres:15.14-bookworm), written as
+#                    the wrapper's `images:` entries too; default empty: the overlay's own
 #   STATE_FILE       simulation only: a JSON file standing in for history.json, read and updated
 #                    (without it a simulation cannot know the recorded release: services not in
 #                    this deploy may then render unpinned, which is a warning, not an error)
@@ -78,6 +82,15 @@ result() { # result FILE-VAR VALUE
 case "$action" in deploy | rollback) ;; *) die "usage: deploy.sh deploy REF... | deploy.sh rollback" 2 ;; esac
 case "$ENVIRONMENT" in staging | production) ;; *) die "ENVIRONMENT must be staging or production, got '$ENVIRONMENT'" 2 ;; esac
 case "$SIMULATE" in auto | true | false) ;; *) die "SIMULATE must be auto, true or false" 2 ;; esac
+declare -A override=()
+for entry in ${IMAGE_OVERRIDES:-}; do
+  [[ "$entry" =~ ^([a-z0-9._/-]+)=([a-z0-9.:-]+(/[a-z0-9._-]+)+)(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$ ]] ||
+    die "IMAGE_OVERRIDES entry '$entry' is not NAME=REGISTRY/PATH:TAG or NAME=REGISTRY/PATH@sha256:DIGEST" 2
+  [[ "${BASH_REMATCH[1]}" != techcommerce/* ]] ||
+    die "IMAGE_OVERRIDES cannot set ${BASH_REMATCH[1]}: the services' images come from the release" 2
+  [ "${BASH_REMATCH[4]}" != :latest ] || die "IMAGE_OVERRIDES entry '$entry': pin an exact tag or a digest, not latest" 2
+  override[${BASH_REMATCH[1]}]=${entry#*=}
+done
 NAMESPACE=techcommerce-$ENVIRONMENT
 SOURCE_DIR=$(cd "$SOURCE_DIR" && pwd)
 DEPLOYMENT=manifests/deploy/$ENVIRONMENT
@@ -232,6 +245,17 @@ mkdir -p "$work"
     echo "  - name: techcommerce/$svc"
     echo "    newName: ${ref%@*}"
     echo "    digest: ${ref#*@}"
+  done
+  for name in "${!override[@]}"; do
+    ref=${override[$name]}
+    echo "  - name: $name"
+    if [[ "$ref" == *@sha256:* ]]; then
+      echo "    newName: ${ref%@*}"
+      echo "    digest: ${ref#*@}"
+    else
+      echo "    newName: ${ref%:*}"
+      echo "    newTag: ${ref##*:}"
+    fi
   done
 } >"$work/kustomization.yaml"
 rendered="$work/rendered.yaml"

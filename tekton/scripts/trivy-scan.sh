@@ -7,21 +7,25 @@
 # Inputs (environment):
 #   SOURCE_DIR      the checkout (fs mode scans it; the ignore file is read from it)
 #   REPORT_DIR      where trivy-fs.json / trivy-image-<name>.json are written
-#   IGNORE_FILE     accepted findings, relative to SOURCE_DIR (default: tekton/trivyignore)
+#   IGNORE_FILE     accepted findings, relative to SOURCE_DIR (default: tekton/.trivyignore.yaml)
 #   SEVERITY        severities that fail the scan (default: HIGH,CRITICAL)
 #   IGNORE_UNFIXED  "true" to skip vulnerabilities without a fixed version (default: false)
 #   TRIVY           the trivy command (default: trivy)
 #   TRIVY_CACHE_DIR vulnerability DB cache (trivy reads it from the environment itself)
 #   DOCKER_CONFIG_BOUND, DOCKER_CONFIG_DIR  optional registry credentials for image mode
-#   INSECURE_REGISTRY  "true" lets image mode pull from a plain-HTTP or untrusted-TLS registry
-#                   (trivy --insecure; a local kind registry); default "false"
+#   INSECURE_REGISTRY  "true" lets trivy pull images and its database from a plain-HTTP or
+#                   untrusted-TLS registry (trivy --insecure; a local kind registry); default "false"
+#   DB_REPOSITORY   OCI repository of the vulnerability database, e.g. a mirror inside the cluster
+#                   (REGISTRY/trivy-db:2); default empty: trivy's own repositories
+#   SKIP_CHECK_UPDATE  "true": the misconfiguration checks built into this trivy, none downloaded
+#                   (a cluster that reaches no checks bundle); default "false"
 # Every scan runs even if an earlier one failed; the exit status is 1 when any scan found a
 # blocking finding, 2 on a usage error.
 set -eu
 
 SOURCE_DIR=${SOURCE_DIR:-.}
 : "${REPORT_DIR:?REPORT_DIR is required}"
-IGNORE_FILE=${IGNORE_FILE:-tekton/trivyignore}
+IGNORE_FILE=${IGNORE_FILE:-tekton/.trivyignore.yaml}
 SEVERITY=${SEVERITY:-HIGH,CRITICAL}
 IGNORE_UNFIXED=${IGNORE_UNFIXED:-false}
 TRIVY=${TRIVY:-trivy}
@@ -34,6 +38,21 @@ case "$INSECURE_REGISTRY" in
   true | false) ;;
   *)
     echo "trivy-scan: INSECURE_REGISTRY must be true or false, got '$INSECURE_REGISTRY'" >&2
+    exit 2
+    ;;
+esac
+DB_REPOSITORY=${DB_REPOSITORY:-}
+case "$DB_REPOSITORY" in
+  *[!A-Za-z0-9./:@_-]*)
+    echo "trivy-scan: DB_REPOSITORY must be an OCI repository reference, got '$DB_REPOSITORY'" >&2
+    exit 2
+    ;;
+esac
+SKIP_CHECK_UPDATE=${SKIP_CHECK_UPDATE:-false}
+case "$SKIP_CHECK_UPDATE" in
+  true | false) ;;
+  *)
+    echo "trivy-scan: SKIP_CHECK_UPDATE must be true or false, got '$SKIP_CHECK_UPDATE'" >&2
     exit 2
     ;;
 esac
@@ -61,6 +80,9 @@ else
   echo "trivy-scan: no ignore file at $IGNORE_FILE: nothing is accepted" >&2
 fi
 [ "$IGNORE_UNFIXED" != true ] || common="$common --ignore-unfixed"
+[ -z "$DB_REPOSITORY" ] || common="$common --db-repository $DB_REPOSITORY"
+[ "$SKIP_CHECK_UPDATE" != true ] || common="$common --skip-check-update"
+[ "$INSECURE_REGISTRY" != true ] || common="$common --insecure"
 
 failed=0
 # scan REPORT TARGET-ARGS...: run one scan, print the table, remember a failure
@@ -109,11 +131,7 @@ case "$mode" in
       esac
       name=${ref%@*}
       name=${name##*/}
-      if [ "$INSECURE_REGISTRY" = true ]; then
-        scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret --insecure "$ref"
-      else
-        scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret "$ref"
-      fi
+      scan "$REPORT_DIR/trivy-image-$name.json" image --scanners vuln,secret "$ref"
     done
     ;;
   *) usage ;;

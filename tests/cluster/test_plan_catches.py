@@ -26,9 +26,14 @@ def broken_plan(tmp_path: Path, old: str, new: str) -> Plan:
     # the Tekton cluster settings the plan patches by param name
     (tmp_path / "tekton/triggers").mkdir(parents=True)
     shutil.copy2(REPO / "tekton/triggers/cluster.yaml", tmp_path / "tekton/triggers/cluster.yaml")
-    script = (REPO / "hack" / "cluster" / "cluster-up.sh").read_text()
-    assert old in script, f"mutation target gone from cluster-up: {old!r}"
-    (hack / "cluster" / "cluster-up.sh").write_text(script.replace(old, new))
+    # the target is in cluster-up.sh or in the project steps it shares with the e2e path
+    for name in ("cluster-up.sh", "project-steps.sh"):
+        script = (REPO / "hack" / "cluster" / name).read_text()
+        if old in script:
+            (hack / "cluster" / name).write_text(script.replace(old, new))
+            break
+    else:
+        raise AssertionError(f"mutation target gone from cluster-up: {old!r}")
     return dry_run("cluster-up", cwd=tmp_path)
 
 
@@ -60,8 +65,7 @@ def test_secrets_before_their_namespace_are_caught(
             id="the kind cluster",
         ),
         pytest.param(
-            'if probe kubectl --context "$CONTEXT" get secret --namespace "$namespace" "$name";'
-            " then",
+            'if kubectl_probe get secret --namespace "$namespace" "$name"; then',
             "create secret",
             id="a Secret",
         ),

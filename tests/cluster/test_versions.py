@@ -30,10 +30,10 @@ EXPECTED_KEYS = {
     "TECHCOMMERCE_IMAGE_TAG",
     "KANIKO_VERSION",
     "TRIVY_VERSION",
+    "KUBECTL_VERSION",
     # the e2e cluster (hack/e2e); tests/cluster_e2e/test_shared_path.py checks they agree
     "E2E_GO_TOOLCHAIN",
     "E2E_KUBERNETES_VERSION",
-    "E2E_KUBERNETES_STAGING_VERSION",
     "E2E_ETCD_VERSION",
     "E2E_COREDNS_VERSION",
     "E2E_METRICS_SERVER_VERSION",
@@ -81,6 +81,16 @@ def test_the_trivy_tasks_pin_the_trivy_version_e2e_builds(versions: dict[str, st
         for tag in re.findall(r"aquasec/trivy:(\S+)", path.read_text())
     }
     assert pinned == {versions["TRIVY_VERSION"].removeprefix("v")}
+
+
+def test_the_deploy_tasks_pin_the_kubectl_version_e2e_builds(versions: dict[str, str]):
+    """And kubectl: every alpine/k8s image under tekton/ carries the KUBECTL_VERSION release."""
+    pinned = {
+        tag
+        for path in (REPO / "tekton").rglob("*.yaml")
+        for tag in re.findall(r"alpine/k8s:(\S+)", path.read_text())
+    }
+    assert pinned == {versions["KUBECTL_VERSION"].removeprefix("v")}
 
 
 def test_versions_file_is_plain_key_value_lines():

@@ -381,3 +381,49 @@ def test_deployer_role_covers_exactly_what_the_overlays_apply(source, secrets):
         "techcommerce-staging",
         "techcommerce-production",
     }
+
+
+def rendered_images(source: Path, environment: str) -> list[str]:
+    rendered = (source / ".deploy" / environment / "rendered.yaml").read_text()
+    return [line.split("image: ", 1)[1] for line in rendered.splitlines() if "image: " in line]
+
+
+def test_image_overrides_set_the_overlays_other_images(deploy_to, source, tmp_path):
+    """A cluster that mirrors postgres gives it in IMAGE_OVERRIDES (the cluster setting
+    image-overrides): by digest or by tag; the services' images stay the release's."""
+    digest = "sha256:" + "c" * 64
+    mirror = f"10.0.0.5:5000/mirror/postgres@{digest}"
+    result = deploy_to(
+        "staging", *release("a"), IMAGE_OVERRIDES=f"postgres={mirror}",
+        STATE_FILE=str(tmp_path / "state.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    images = rendered_images(source, "staging")
+    assert mirror in images and not any(i.startswith("postgres:") for i in images)
+    assert set(release("a")) <= set(images)
+
+    tagged = "mirror.internal/library/postgres:15.14-bookworm"
+    result = deploy_to("staging", *release("b"), IMAGE_OVERRIDES=f"  postgres={tagged}  ")
+    assert result.returncode == 0, result.stderr
+    assert tagged in rendered_images(source, "staging")
+
+    # without overrides, the overlay's own
+    assert deploy_to("staging", *release("b")).returncode == 0
+    assert "postgres:15.14-bookworm" in rendered_images(source, "staging")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        "postgres=mirror.internal/postgres",  # no tag, no digest
+        "postgres=mirror.internal/postgres:latest;rm",
+        "postgres=mirror.internal/postgres:latest",
+        "postgres",
+        f"techcommerce/order-api=mirror.internal/order-api@sha256:{'d' * 64}",
+    ],
+)
+def test_unclear_image_overrides_are_refused(deploy_to, source, overrides):
+    result = deploy_to("staging", *release("a"), IMAGE_OVERRIDES=overrides)
+    assert result.returncode == 2, result.stdout
+    assert "IMAGE_OVERRIDES" in result.stderr
+    assert not (source / ".deploy" / "staging" / "rendered.yaml").exists()

@@ -693,7 +693,9 @@ def trivy(recorder, tmp_path, *args, **env):
     exe, log = recorder
     source = tmp_path / "src"
     (source / "tekton").mkdir(parents=True, exist_ok=True)
-    (source / "tekton" / "trivyignore").write_text("# accepted\nCVE-2026-0001\n")
+    (source / "tekton" / ".trivyignore.yaml").write_text(
+        "vulnerabilities:\n  - id: CVE-2026-0001\n    statement: accepted\n"
+    )
     return run(
         ["sh", SCRIPTS / "trivy-scan.sh", *args],
         env={
@@ -724,7 +726,7 @@ def test_trivy_fs_command(recorder, tmp_path):
         "--format",
         "json",
         "--ignorefile",
-        str(tmp_path / "src" / "tekton" / "trivyignore"),
+        str(tmp_path / "src" / "tekton" / ".trivyignore.yaml"),
         "--output",
         str(reports / "trivy-fs.json"),
     ]
@@ -739,7 +741,7 @@ def test_trivy_runs_with_telemetry_and_version_notices_off(tmp_path):
     stand_in.write_text(f'#!/bin/sh\nenv | grep "^TRIVY_" >>"{seen}"\n')
     stand_in.chmod(0o755)
     (tmp_path / "src" / "tekton").mkdir(parents=True)
-    (tmp_path / "src" / "tekton" / "trivyignore").write_text("")
+    (tmp_path / "src" / "tekton" / ".trivyignore.yaml").write_text("")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRIVY_")}
     result = subprocess.run(
         ["sh", SCRIPTS / "trivy-scan.sh", "fs"],
@@ -776,7 +778,7 @@ def test_trivy_image_scans_every_image_by_digest(recorder, tmp_path):
     assert str(tmp_path / "reports" / "trivy-image-frontend.json") in scans[1]
 
 
-def test_trivy_image_insecure_registry(recorder, tmp_path):
+def test_trivy_insecure_registry(recorder, tmp_path):
     ref = f"kind-registry:5000/techcommerce/order-api@{DIGEST}"
     result = trivy(recorder, tmp_path, "image", ref)
     assert result.returncode == 0, result.stderr
@@ -786,11 +788,36 @@ def test_trivy_image_insecure_registry(recorder, tmp_path):
     result = trivy(recorder, tmp_path, "image", ref, INSECURE_REGISTRY="true")
     assert result.returncode == 0, result.stderr
     [scan] = [c for c in calls(recorder[1]) if c[0] == "image"]
-    assert scan[:5] == ["image", "--scanners", "vuln,secret", "--insecure", ref]
-    # The source scan talks to no image registry: the flag stays out of it.
+    assert scan[:4] == ["image", "--scanners", "vuln,secret", ref]
+    assert "--insecure" in scan
+    # The source scan pulls its database from a registry too (a mirror may be plain HTTP).
     recorder[1].unlink()
     assert trivy(recorder, tmp_path, "fs", INSECURE_REGISTRY="true").returncode == 0
-    assert "--insecure" not in calls(recorder[1])[0]
+    assert "--insecure" in calls(recorder[1])[0]
+
+
+def test_trivy_takes_the_database_mirror_and_the_built_in_checks(recorder, tmp_path):
+    assert trivy(recorder, tmp_path, "fs").returncode == 0
+    scan = calls(recorder[1])[0]
+    assert "--db-repository" not in scan and "--skip-check-update" not in scan
+    recorder[1].unlink()
+    mirror = "10.0.0.5:5000/techcommerce-e2e/trivy-db:2"
+    result = trivy(recorder, tmp_path, "fs", DB_REPOSITORY=mirror, SKIP_CHECK_UPDATE="true")
+    assert result.returncode == 0, result.stderr
+    scan = calls(recorder[1])[0]
+    assert scan[scan.index("--db-repository") + 1] == mirror
+    assert "--skip-check-update" in scan
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DB_REPOSITORY", "mirror:5000/trivy-db:2 --severity LOW"), ("SKIP_CHECK_UPDATE", "yes")],
+)
+def test_trivy_refuses_an_unclear_database_setting(recorder, tmp_path, name, value):
+    result = trivy(recorder, tmp_path, "fs", **{name: value})
+    assert result.returncode == 2
+    assert f"{name} must be" in result.stderr
+    assert not recorder[1].exists()
 
 
 def test_trivy_refuses_an_unclear_insecure_registry(recorder, tmp_path):

@@ -25,9 +25,13 @@ STEP_IMAGES = {
 }
 PIP_INDEX = "pip-index-url"
 BASE_IMAGE = "service-base-image"  # the Dockerfile's BASE_IMAGE for kaniko; empty: its own
+# trivy's database repository (empty: trivy's own) and its built-in misconfiguration checks
+TRIVY_DB = {"trivy-db-repository": "", "trivy-skip-check-update": "false"}
+# the overlays' other images (postgres) as the cluster gets them; empty: the overlays' own
+IMAGE_OVERRIDES = {"image-overrides": ""}
 # The cluster-wide settings: step images, the package index, the services' base image (the
 # binding carries them; the last two default to empty, meaning pip's and the Dockerfile's own).
-CLUSTER_PARAMS = {**STEP_IMAGES, PIP_INDEX: "", BASE_IMAGE: ""}
+CLUSTER_PARAMS = {**STEP_IMAGES, PIP_INDEX: "", BASE_IMAGE: "", **TRIVY_DB, **IMAGE_OVERRIDES}
 # An exact version tag (not latest) or a digest, as the validator's house rule says.
 PINNED = re.compile(r"^[a-z0-9.\-/:_]+(@sha256:[0-9a-f]{64}|:v?[0-9][0-9A-Za-z.\-_]*)$")
 IMAGE_PARAM = re.compile(r"^\$\(params\.([a-z0-9-]+)\)$")

@@ -1,0 +1,207 @@
+"""CD for real (the CI/CD issue's scenarios 1 and 2): a commit pushed to main on the cluster's git
+server and its signed push delivered by hack/send-webhook start a `cd` PipelineRun through the
+EventListener (GitHub interceptor, CEL). The run clones from the git server; runs the services'
+tests against a PostgreSQL sidecar, bandit and trivy over the checkout (trivy's database is the
+e2e one, pulled from the in-cluster registry); builds and pushes the changed services with
+kaniko; scans the pushed images; deploys staging by digest with a real `kubectl apply`, waits
+for the rollouts and smoke tests them; then waits at the approval gate. Nobody outside the
+approvers may answer it (RBAC, then the gate's own list); an approver approves with the gate's
+CLI; production is deployed by the same digests and the release recorded.
+
+The commit changes shared code (services/kit), so every service is built: the first pipeline
+release of an environment must pin every service by digest (tekton/scripts/deploy.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster_e2e.kube import Cluster, eventually
+from cluster_e2e.pipelines import (
+    CI,
+    GitServer,
+    listener,
+    new_run,
+    outcome,
+    pipelineruns,
+    push_payload,
+    results,
+    send,
+    succeeded,
+    task_runs,
+    wait_finished,
+    wait_task,
+)
+
+APPROVAL_ENV = "TECHCOMMERCE_E2E_APPROVALTASK"
+SERVICES = ("product-api", "order-api", "frontend")
+CD_SECONDS = 3000  # tests, scans, three kaniko builds and a rollout on two cores
+APPROVERS_GROUP = "techcommerce-release-managers"  # tekton/rbac/approvers.yaml
+
+
+@pytest.fixture(scope="module")
+def git(cluster: Cluster, tmp_path_factory) -> GitServer:
+    return GitServer(cluster, tmp_path_factory.mktemp("git"))
+
+
+@pytest.fixture(scope="module")
+def release(cluster: Cluster, git: GitServer, tmp_path_factory, report) -> dict:
+    """Scenario 1 up to the approval gate: the run, the commit, the built images by service."""
+    target = listener(cluster, tmp_path_factory.mktemp("listener"))
+    began = time.monotonic()
+    path = "services/kit/__init__.py"
+    before, after = git.commit(
+        "main", {path: lambda text: text + "# e2e: a change to shared code\n"}, "kit: e2e release"
+    )
+    known = set(pipelineruns(cluster))
+    answer = send(target, payload=push_payload(git, "main", before, after, [path]), event="push")
+    assert answer.startswith("202 "), answer
+    run = new_run(cluster, known)
+    name = run["metadata"]["name"]
+    state = wait_task(cluster, name, "approval", CD_SECONDS)
+    built = {}
+    for taskrun in task_runs(cluster, name)["build"]:
+        images = results(taskrun)
+        built[images["IMAGE_URL"].split("/")[-1].split(":")[0]] = images["IMAGE_REF"]
+    report(
+        f"cd scenario 1 (push to main -> staging -> approval): {name} at {after[:7]}, "
+        f"{time.monotonic() - began:.0f} s to the approval gate ({state})"
+    )
+    return {"run": run, "name": name, "commit": after, "images": built}
+
+
+def test_a_signed_push_to_main_starts_a_labelled_cd_run(release: dict):
+    run = release["run"]
+    assert run["spec"]["pipelineRef"]["name"] == "cd"
+    labels = run["metadata"]["labels"]
+    assert labels["techcommerce.dev/branch"] == "main"
+    assert labels["techcommerce.dev/commit"] == release["commit"][:7]
+    assert labels["techcommerce.dev/services"] == "all"
+    assert labels["techcommerce.dev/repo"] == "techcommerce"
+
+
+def test_every_gate_ran_and_passed_before_staging(cluster: Cluster, release: dict):
+    states = outcome(cluster, release["name"])
+    for task in ("fetch-source", "detect-changes", "python-test", "bandit", "trivy-fs"):
+        assert states.get(task) == "True", (task, states)
+    assert states["build"] == "True,True,True", states
+    assert states["trivy-image"] == "True", states
+    assert states["deploy-staging"] == "True", states
+    assert sorted(release["images"]) == sorted(SERVICES)
+    for service, ref in release["images"].items():
+        assert ref.startswith(f"{cluster.registry}/techcommerce/{service}@sha256:"), ref
+
+
+def test_staging_runs_the_built_digests_and_records_the_release(cluster: Cluster, release: dict):
+    namespace = "techcommerce-staging"
+    for service, ref in release["images"].items():
+        deployment = cluster.get("deployment", service, namespace=namespace)
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == ref, service
+        cluster.rollout_status(f"deployment/{service}", namespace=namespace)
+    history = json.loads(
+        cluster.get("configmap", "techcommerce-deployments", namespace=namespace)["data"][
+            "history.json"
+        ]
+    )
+    newest = history[0]
+    assert newest["status"] == "succeeded", newest
+    assert newest["commit"] == release["commit"]
+    assert newest["pipelineRun"] == release["name"]
+    assert newest["images"] == release["images"]
+    [deploy] = task_runs(cluster, release["name"])["deploy-staging"]
+    assert results(deploy)["mode"] == "applied"
+    assert results(deploy)["smoke-test"] == "passed"
+
+
+def approval_name(cluster: Cluster, run: str) -> str:
+    [custom] = cluster.get(
+        f"-l=tekton.dev/pipelineRun={run},tekton.dev/pipelineTask=approval",
+        "customruns",
+        namespace=CI,
+    )["items"]
+    return custom["metadata"]["name"]
+
+
+def impersonating(cluster: Cluster, folder: Path, user: str, *groups: str) -> Path:
+    """A copy of the admin kubeconfig that acts as USER in GROUPS (client-go's `as` fields),
+    for the gate's CLI, which takes no impersonation flags."""
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    for entry in config["users"]:
+        entry["user"]["as"] = user
+        entry["user"]["as-groups"] = ["system:authenticated", *groups]
+    path = folder / f"{user}.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def approve(cluster: Cluster, kubeconfig: Path, name: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [os.environ[APPROVAL_ENV], "approve", name, "-n", CI, "-m", "e2e"],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_only_an_approver_may_answer_and_production_gets_the_same_digests(
+    cluster: Cluster, release: dict, tmp_path: Path, report
+):
+    if not os.environ.get(APPROVAL_ENV):
+        pytest.skip(f"needs the approval gate's CLI ({APPROVAL_ENV}, set by make e2e)")
+    name = approval_name(cluster, release["name"])
+    began = time.monotonic()
+
+    # outside the approvers' group: RBAC refuses the update outright
+    developer = approve(cluster, impersonating(cluster, tmp_path, "developer"), name)
+    assert developer.returncode != 0
+    assert "forbidden" in (developer.stdout + developer.stderr).lower(), developer
+    # allowed by RBAC (a cluster admin) but not on the approvers list: the gate refuses
+    admin = approve(cluster, impersonating(cluster, tmp_path, "ops-admin", "system:masters"), name)
+    assert admin.returncode != 0, admin
+    assert succeeded(cluster.get("customrun", name, namespace=CI)) == "Unknown"
+
+    manager = approve(
+        cluster, impersonating(cluster, tmp_path, "release-manager", APPROVERS_GROUP), name
+    )
+    assert manager.returncode == 0, manager.stderr
+    run = wait_finished(cluster, release["name"], CD_SECONDS)
+    states = outcome(cluster, release["name"])
+    assert succeeded(run) == "True", (states, run["status"].get("conditions"))
+    assert states["approval"] == "True" and states["deploy-production"] == "True", states
+    assert "rollback-production" not in states, states  # the finally rollback was skipped
+
+    namespace = "techcommerce-production"
+    for service, ref in release["images"].items():
+        deployment = cluster.get("deployment", service, namespace=namespace)
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == ref, service
+    newest = json.loads(
+        cluster.get("configmap", "techcommerce-deployments", namespace=namespace)["data"][
+            "history.json"
+        ]
+    )[0]
+    assert (newest["status"], newest["commit"]) == ("succeeded", release["commit"])
+    assert newest["images"] == release["images"]
+    report(
+        f"cd scenario 2 (approval -> production): refused developer and a non-approver admin, "
+        f"approved by release-manager; production by the same digests in "
+        f"{time.monotonic() - began:.0f} s"
+    )
+
+
+def test_production_serves(cluster: Cluster, release: dict):
+    namespace = "techcommerce-production"
+    for service in SERVICES:
+        cluster.rollout_status(f"deployment/{service}", namespace=namespace)
+    eventually(
+        lambda: all(cluster.serving_pods(s, namespace) for s in SERVICES),
+        120,
+        what="production's pods to serve",
+    )
