@@ -65,31 +65,6 @@ sleep 0.3
 in_cluster mount -t tmpfs tmpfs /var/log/containers
 in_cluster mount -t tmpfs tmpfs /run/netns # containerd's pod netns files live only in this view
 
-# The node advertises E2E_NODE_CPUS cores (the kubelet counts the CPUs cAdvisor finds in sysfs):
-# two more than this 2-core machine has, as two kind nodes on it would together. Staging,
-# production and the platform request about 3.3 cores (the production overlay alone 2.5: nine
-# service pods at 250m and PostgreSQL), which one 2-core node cannot admit, whatever it runs.
-# Only this private mount view sees the added CPUs: containers mount their own, real /sys, and
-# their CPU limits are enforced by the real cores.
-advertise_cpus() {
-  local cpus=$1 real=/sys/devices/system/node/node0 fake=$E2E_RUN/sysfs/node0 file i
-  mkdir -p "$fake"
-  for file in "$real"/*; do # node0's own files (meminfo, distance, ...); not its links
-    if [ -f "$file" ] && [ ! -L "$file" ]; then cat "$file" >"$fake/${file##*/}" 2>/dev/null || true; fi
-  done
-  cp -r "$real/hugepages" "$fake/" 2>/dev/null || true
-  for ((i = 0; i < cpus; i++)); do
-    mkdir -p "$fake/cpu$i/topology"
-    echo "$i" >"$fake/cpu$i/topology/core_id"
-    echo 0 >"$fake/cpu$i/topology/physical_package_id"
-  done
-  echo "0-$((cpus - 1))" >"$fake/cpulist"
-  echo "0-$((cpus - 1))" >"$E2E_RUN/sysfs/online"
-  in_cluster mount --bind "$fake" "$real"
-  in_cluster mount --bind "$E2E_RUN/sysfs/online" /sys/devices/system/cpu/online
-}
-advertise_cpus "$E2E_NODE_CPUS"
-
 # --- PKI --------------------------------------------------------------------------------------------
 step "PKI and kubeconfigs (openssl)"
 (

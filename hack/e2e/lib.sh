@@ -30,9 +30,6 @@ E2E_DNS_SERVICE_IP=10.97.0.10
 # Pods (kaniko in a TaskRun) push to it by this one name.
 E2E_REGISTRY=$E2E_NODE_IP:5000
 E2E_CGROUP=techcommerce-e2e
-# CPUs the node advertises (hack/e2e/cluster-up.sh, advertise_cpus): what staging, production and
-# the platform request together fits, as on two kind nodes.
-E2E_NODE_CPUS=4
 
 # Binaries, one directory per component and version (a finished build writes .complete).
 e2e_bin() { printf '%s/bin/%s\n' "$E2E_CACHE" "$1"; }

@@ -11,11 +11,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from cluster_e2e.kube import REPO
+from cluster_e2e.kube import REPO, Cluster
 
 TRIVY_ENV = "TECHCOMMERCE_E2E_TRIVY"
 TRIVY_DB_ENV = "TECHCOMMERCE_E2E_TRIVY_DB"
@@ -74,3 +75,41 @@ def test_trivy_reads_the_e2e_databases_offline(tools, tmp_path: Path, report):
     assert [(v["VulnerabilityID"], v["PkgName"], v["InstalledVersion"], v["Severity"])
             for v in found] == [("CVE-2099-0001", PINNED, version, "HIGH")]  # fmt: skip
     report(f"trivy offline: empty database 0 findings; one advisory for {PINNED} {version} found")
+
+
+def test_trivy_downloads_the_database_artifact_from_the_registry(tools, tmp_path: Path, report):
+    """The way the trivy Tasks of this cluster get their database (cluster setting
+    trivy-db-repository): hack/e2e/trivy_db_artifact.py pushes it to the in-cluster registry as
+    trivy's OCI artifact, and trivy downloads it from there with --db-repository."""
+    trivy, writer = tools
+    registry = Cluster.from_env().registry
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copy(REPO / "services/requirements.txt", source / "requirements.txt")
+    version = pinned_version(PINNED)
+    advisory = f"pip|{PINNED}|<={version}|CVE-2099-0002|CRITICAL"
+    pushed = subprocess.run(
+        [sys.executable, str(REPO / "hack/e2e/trivy_db_artifact.py"), writer, registry,
+         "techcommerce-e2e/trivy-db:test-11", advisory],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    repository = pushed.stdout.strip()
+    assert repository == f"{registry}/techcommerce-e2e/trivy-db:test-11"
+
+    report_file = tmp_path / "report.json"
+    result = subprocess.run(
+        [trivy, "fs", "--cache-dir", str(tmp_path / "cache"), "--db-repository", repository,
+         "--insecure", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
+         "--scanners", "vuln", "--severity", "HIGH,CRITICAL", "--exit-code", "1",
+         "--format", "json", "--output", str(report_file), str(source)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    found = [
+        (v["VulnerabilityID"], v["PkgName"])
+        for target in json.loads(report_file.read_text()).get("Results", [])
+        for v in target.get("Vulnerabilities") or []
+    ]
+    assert found == [("CVE-2099-0002", PINNED)]
+    report(f"trivy downloaded its database from {repository} and found the one advisory")
