@@ -174,13 +174,17 @@ class GitServer:
         return out.split()[0] if out else ZERO
 
     def commit(
-        self, branch: str, edits: dict[str, Callable[[str], str]], message: str
+        self,
+        branch: str,
+        edits: dict[str, Callable[[str], str]],
+        message: str,
+        start: str | None = None,
     ) -> tuple[str, str]:
         """Edit files (path -> function of the old text, "" for a new file, to the new text) on
-        top of BRANCH at the server (main when the branch is new), commit and push: (before,
-        after)."""
+        top of START (default: BRANCH at the server, or main when the branch is new), commit and
+        push to BRANCH: (BRANCH's commit before, after)."""
         before = self.head(branch)
-        start = before if before != ZERO else self.head("main")
+        start = start or (before if before != ZERO else self.head("main"))
         self.git("fetch", "--quiet", self.url, start)
         self.git("checkout", "--quiet", "--detach", start)
         for path, edit in edits.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster_e2e.kube import Cluster
+from cluster_e2e.kube import REPO, Cluster
 from cluster_e2e.pipelines import (
     CI,
     GitServer,
@@ -41,6 +42,7 @@ from cluster_e2e.pipelines import (
 )
 
 APPROVAL_ENV = "TECHCOMMERCE_E2E_APPROVALTASK"
+TKN_ENV = "TECHCOMMERCE_E2E_TKN"
 SERVICES = ("product-api", "order-api", "frontend")
 CD_SECONDS = 3000  # tests, scans, three kaniko builds and a rollout on two cores
 APPROVERS_GROUP = "techcommerce-release-managers"  # tekton/rbac/approvers.yaml
@@ -244,4 +246,74 @@ def test_a_push_to_develop_deploys_staging_and_stops(
     report(
         f"cd scenario 6 (push to develop -> staging, stop): {name} at {after[:7]}, frontend only, "
         f"{time.monotonic() - began:.0f} s"
+    )
+
+
+def staging_history(cluster: Cluster) -> list[dict]:
+    found = cluster.get("configmap", "techcommerce-deployments", namespace="techcommerce-staging")
+    return json.loads(found["data"]["history.json"])
+
+
+def start_rollback(cluster: Cluster, git: GitServer, *params: str) -> str:
+    """`tkn pipeline start rollback` as tekton/README.md's "Rolling back" runs it, for staging,
+    with this cluster's settings (step images, the PostgreSQL stand-in): the PipelineRun's name."""
+    settings = {
+        p["name"]: p["value"]
+        for p in cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)["spec"][
+            "params"
+        ]
+    }
+    proc = subprocess.run(
+        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipeline", "start",
+         "rollback", "-n", CI, "-p", "environment=staging", "-p", f"repo-url={git.url}",
+         *(f"-p={name}={settings[name]}"
+           for name in ("git-step-image", "kubectl-step-image", "image-overrides")),
+         *(f"-p={param}" for param in params),
+         "-w", "name=shared,volumeClaimTemplateFile=tekton/runs/pvc.yaml",
+         "-w", "name=overlay-secrets,secret=techcommerce-staging-overlay",
+         "--serviceaccount", "techcommerce-cd", "--use-param-defaults"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"PipelineRun started: (\S+)", proc.stdout)
+    assert match, proc.stdout
+    return match.group(1)
+
+
+def run_logs(cluster: Cluster, name: str) -> str:
+    proc = subprocess.run(
+        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipelinerun", "logs",
+         name, "-n", CI],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_tkn_rolls_staging_back_to_the_previous_and_to_a_given_release(
+    cluster: Cluster, git: GitServer, release: dict, report
+):
+    """Scenario 4, on staging (this node cannot hold production): `tkn pipeline start rollback`
+    takes staging back to the previous release (scenario 1's, before develop's), then with
+    `-p release=N` forward again to develop's; `tkn pipelinerun logs` shows what it did."""
+    if not os.environ.get(TKN_ENV):
+        pytest.skip(f"needs tkn ({TKN_ENV}, set by make e2e)")
+    developed = staging_history(cluster)[0]
+    assert developed["images"]["frontend"] != release["images"]["frontend"], developed
+    began = time.monotonic()
+
+    name = start_rollback(cluster, git)
+    assert succeeded(wait_finished(cluster, name, 900)) == "True", outcome(cluster, name)
+    assert deployed_images(cluster) == release["images"]
+    newest = staging_history(cluster)[0]
+    assert (newest["action"], newest["status"]) == ("rollback", "succeeded"), newest
+    assert "rolling back to revision" in run_logs(cluster, name)
+
+    name = start_rollback(cluster, git, f"release={developed['revision']}")
+    assert succeeded(wait_finished(cluster, name, 900)) == "True", outcome(cluster, name)
+    assert deployed_images(cluster) == developed["images"]
+    assert f"rolling back to revision {developed['revision']}" in run_logs(cluster, name)
+    report(
+        f"cd scenario 4 (tkn pipeline start rollback, staging): previous, then release="
+        f"{developed['revision']}, {time.monotonic() - began:.0f} s for both"
     )

@@ -1,0 +1,154 @@
+"""A failing gate blocks (the CI/CD issue's scenario 7): three commits pushed to develop, one
+with a bandit HIGH finding, one with a failing test, one that drops the coverage below the gate,
+each start a `cd` run through the EventListener that fails at that gate, before anything is built
+or pushed; a `cd` run started with `tkn` against a vulnerability database holding one HIGH
+advisory for a pinned package fails at trivy, before anything is built, pushed or deployed. The
+four run at the same time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from cluster_e2e.kube import REPO, Cluster
+from cluster_e2e.pipelines import (
+    CI,
+    ZERO,
+    GitServer,
+    listener,
+    new_run,
+    outcome,
+    pipelineruns,
+    push_payload,
+    send,
+    succeeded,
+    wait_finished,
+)
+from cluster_e2e.test_12_ci import registry_has
+
+TKN_ENV = "TECHCOMMERCE_E2E_TKN"
+TRIVY_DB_ENV = "TECHCOMMERCE_E2E_TRIVY_DB"
+GATE_SECONDS = 2400
+SERVICES = ("product-api", "order-api", "frontend")
+
+UNSAFE = '''"""e2e: a bandit HIGH finding (B602, a shell command built from input)."""
+
+import subprocess
+
+
+def run(command: str) -> int:
+    return subprocess.call(command, shell=True)  # noqa: S602 (bandit still sees it)
+'''
+FAILING_TEST = '''"""e2e: a test that fails."""
+
+
+def test_the_gate_stops_a_failing_test():
+    assert 1 + 1 == 3
+'''
+
+
+def uncovered(functions: int = 1500) -> str:
+    """A module no test imports: 2 statements per function, all missed."""
+    body = "\n\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(functions))
+    return '"""e2e: code no test covers."""\n\n\n' + body
+
+
+GATES = {
+    # name: (file, content, the pipeline task that must fail)
+    "bandit": ("services/kit/e2e_unsafe.py", UNSAFE, "bandit"),
+    "test": ("services/kit/tests/test_e2e_gate.py", FAILING_TEST, "python-test"),
+    "coverage": ("services/kit/e2e_uncovered.py", uncovered(), "python-test"),
+}
+
+
+def cluster_settings(cluster: Cluster) -> dict[str, str]:
+    binding = cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)
+    return {p["name"]: p["value"] for p in binding["spec"]["params"]}
+
+
+def start_cd_with_advisory(cluster: Cluster, git: GitServer, commit: str) -> str:
+    """`tkn pipeline start cd` for COMMIT on develop, as tekton/README.md starts it, with this
+    cluster's settings except trivy's database: one holding a HIGH advisory for the pinned
+    aiohttp, pushed to the registry for this test."""
+    version = next(
+        line.split("==")[1].strip()
+        for line in (REPO / "services/requirements.txt").read_text().splitlines()
+        if line.lower().startswith("aiohttp==")
+    )
+    pushed = subprocess.run(
+        [str(REPO / ".venv/bin/python"), str(REPO / "hack/e2e/trivy_db_artifact.py"),
+         os.environ[TRIVY_DB_ENV], cluster.registry, "techcommerce-e2e/trivy-db:advisory",
+         f"pip|aiohttp|<={version}|CVE-2099-0007|HIGH"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    settings = cluster_settings(cluster) | {"trivy-db-repository": pushed.stdout.strip()}
+    names = (
+        "registry insecure-registry git-step-image python-step-image postgres-step-image "
+        "trivy-step-image kaniko-step-image kubectl-step-image pip-index-url service-base-image "
+        "image-overrides trivy-db-repository trivy-skip-check-update"
+    ).split()
+    proc = subprocess.run(
+        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipeline", "start", "cd",
+         "-n", CI, "-p", f"repo-url={git.url}", "-p", f"revision={commit}", "-p", "branch=develop",
+         "-p", "services=frontend", "-p", "stop-after-staging=true",
+         *(f"-p={name}={settings[name]}" for name in names),
+         "-w", "name=shared,volumeClaimTemplateFile=tekton/runs/pvc.yaml",
+         "-w", "name=docker-config,secret=techcommerce-registry,item=.dockerconfigjson=config.json",
+         "-w", "name=staging-secrets,secret=techcommerce-staging-overlay",
+         "-w", "name=production-secrets,secret=techcommerce-production-overlay",
+         "--serviceaccount", "techcommerce-cd", "--use-param-defaults"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split("PipelineRun started: ", 1)[1].split()[0]
+
+
+def test_each_failing_gate_stops_the_pipeline_before_anything_is_pushed(
+    cluster: Cluster, tmp_path_factory, report
+):
+    for env in (TKN_ENV, TRIVY_DB_ENV):
+        if not os.environ.get(env):
+            pytest.skip(f"needs {env} (set by make e2e)")
+    git = GitServer(cluster, tmp_path_factory.mktemp("git-gates"))
+    target = listener(cluster, tmp_path_factory.mktemp("listener-gates"))
+    if git.head("develop") == ZERO:
+        git.git("push", "--quiet", git.url, f"{git.head('main')}:refs/heads/develop")
+    began = time.monotonic()
+    runs: dict[str, tuple[str, str, str]] = {}  # gate: (run, commit, task that must fail)
+    develop = git.head("develop")
+    for gate, (path, content, task) in GATES.items():
+        # each gate's commit on develop's head, kept on a branch of its own (a fetchable tip);
+        # the delivery says develop
+        _, after = git.commit(
+            f"e2e/gate-{gate}", {path: lambda _, c=content: c}, f"e2e: {gate} gate", start=develop
+        )
+        known = set(pipelineruns(cluster))
+        payload = push_payload(git, "develop", develop, after, [path])
+        assert send(target, payload=payload, event="push").startswith("202 ")
+        runs[gate] = (new_run(cluster, known)["metadata"]["name"], after, task)
+    # trivy: a harmless commit, a database that names a pinned package
+    _, clean = git.commit(
+        "e2e/gate-trivy",
+        {"services/frontend/__init__.py": lambda text: text + "# e2e: the trivy gate\n"},
+        "e2e: trivy gate",
+        start=develop,
+    )
+    runs["trivy"] = (start_cd_with_advisory(cluster, git, clean), clean, "trivy-fs")
+
+    for gate, (name, commit, task) in runs.items():
+        finished = wait_finished(cluster, name, GATE_SECONDS)
+        states = outcome(cluster, name)
+        assert succeeded(finished) == "False", (gate, states)
+        assert states.get(task) == "False", (gate, states)
+        assert "build" not in states and "deploy-staging" not in states, (gate, states)
+        for service in SERVICES:
+            assert not registry_has(cluster, f"techcommerce/{service}", commit), (gate, service)
+    report(
+        "cd scenario 7 (failing gates, four runs at once): bandit HIGH -> bandit, failing test "
+        "and coverage drop -> python-test, a HIGH advisory -> trivy-fs; nothing built or pushed, "
+        f"{time.monotonic() - began:.0f} s"
+    )
