@@ -105,6 +105,10 @@ def test_simulated_deploy_renders_the_real_overlay_with_digests(
         assert f"kubectl rollout status deployment/{service} -n {namespace}" in out
         assert f"services/http:{service}:http/proxy/ready" in out
     assert "kubectl apply --dry-run=server -f" in out
+    # the finished migration Job goes first: the server's dry run refuses its changed template
+    assert out.index(f"kubectl delete job migrate -n {namespace}") < out.index(
+        "kubectl apply --dry-run=server -f"
+    )
     assert f"kubectl wait --for=condition=complete job/migrate -n {namespace}" in out
     # Every TechCommerce image in the rendered output is pinned by digest.
     rendered = (source / ".deploy" / environment / "rendered.yaml").read_text()
@@ -427,3 +431,44 @@ def test_unclear_image_overrides_are_refused(deploy_to, source, overrides):
     assert result.returncode == 2, result.stdout
     assert "IMAGE_OVERRIDES" in result.stderr
     assert not (source / ".deploy" / "staging" / "rendered.yaml").exists()
+
+
+def test_in_cluster_credentials_become_a_kubeconfig_that_keeps_every_flag(deploy_to, tmp_path):
+    """kubectl uses the in-cluster config only when no connection flag is given: with
+    --request-timeout (the mode check, the smoke tests) it tries localhost:8080, so in a Pod every
+    deploy "simulated" (found in the e2e cluster). deploy.sh writes the service account's
+    kubeconfig instead; here it points at a closed port on loopback."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("not-a-token")
+    (account / "ca.crt").write_text("")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    in_cluster = {
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": "1",
+        "SERVICE_ACCOUNT_DIR": str(account),
+        "TMPDIR": str(scratch),
+    }
+    result = deploy_to("staging", *release("a"), SIMULATE="auto", **in_cluster)
+    assert result.returncode == 0, result.stderr
+    assert "in-cluster service account cannot patch deployments" in result.stdout
+    [kubeconfig] = scratch.glob("deploy-kubeconfig.*")
+    config = yaml.safe_load(kubeconfig.read_text())
+    assert config["clusters"][0]["cluster"] == {
+        "server": "https://127.0.0.1:1",
+        "certificate-authority": str(account / "ca.crt"),
+    }
+    assert config["users"][0]["user"] == {"tokenFile": str(account / "token")}
+    # the pipelines' default, simulate=false: a cluster the account cannot reach is an error
+    result = deploy_to("staging", *release("a"), SIMULATE="false", **in_cluster)
+    assert result.returncode == 1
+    assert "SIMULATE=false but in-cluster service account cannot patch" in result.stderr
+
+
+def test_the_pipelines_deploy_for_real_unless_told_to_rehearse():
+    """A webhook-started cd run passes no simulate: it must deploy, never silently rehearse."""
+    for name in ("cd", "rollback"):
+        spec = yaml.safe_load((TEKTON / "pipelines" / f"{name}.yaml").read_text())["spec"]
+        [simulate] = [p for p in spec["params"] if p["name"] == "simulate"]
+        assert simulate["default"] == "false", name
