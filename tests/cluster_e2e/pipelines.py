@@ -67,6 +67,12 @@ def send(
     return answer
 
 
+def cluster_settings(cluster: Cluster) -> dict[str, str]:
+    """The cluster's settings: the params of the TriggerBinding techcommerce-cluster."""
+    binding = cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)
+    return {param["name"]: param["value"] for param in binding["spec"]["params"]}
+
+
 def pipelineruns(cluster: Cluster, selector: str = "") -> dict[str, dict]:
     args = ["pipelineruns"] + ([f"-l={selector}"] if selector else [])
     return {o["metadata"]["name"]: o for o in cluster.get(*args, namespace=CI)["items"]}
@@ -209,3 +215,15 @@ def push_payload(git: GitServer, branch: str, before: str, after: str, changed: 
     )  # fmt: skip
     payload["repository"] = dict(payload["repository"], clone_url=git.url)
     return payload
+
+
+def push_and_deliver(
+    cluster: Cluster, git: GitServer, target: Listener, branch: str, path: str, message: str
+) -> tuple[str, dict]:
+    """Append a comment line to PATH on BRANCH, push it and deliver the signed push: the commit
+    and the PipelineRun it started."""
+    before, after = git.commit(branch, {path: lambda text: text + f"# e2e: {message}\n"}, message)
+    known = set(pipelineruns(cluster))
+    answer = send(target, payload=push_payload(git, branch, before, after, [path]), event="push")
+    assert answer.startswith("202 "), answer
+    return after, new_run(cluster, known)

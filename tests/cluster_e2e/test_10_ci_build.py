@@ -17,14 +17,10 @@ import uuid
 import pytest
 
 from cluster_e2e.kube import Cluster, eventually
+from cluster_e2e.pipelines import cluster_settings
 
 CI = "techcommerce-ci"
 BUILD_SECONDS = 1200  # kaniko unpacks the base, installs, snapshots: minutes on two cores
-
-
-def cluster_settings(cluster: Cluster) -> dict[str, str]:
-    binding = cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)
-    return {param["name"]: param["value"] for param in binding["spec"]["params"]}
 
 
 def apply(cluster: Cluster, obj: dict) -> None:

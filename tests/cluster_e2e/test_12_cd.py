@@ -28,13 +28,11 @@ from cluster_e2e.kube import REPO, Cluster
 from cluster_e2e.pipelines import (
     CI,
     GitServer,
+    cluster_settings,
     listener,
-    new_run,
     outcome,
-    pipelineruns,
-    push_payload,
+    push_and_deliver,
     results,
-    send,
     succeeded,
     task_runs,
     wait_finished,
@@ -58,14 +56,9 @@ def release(cluster: Cluster, git: GitServer, tmp_path_factory, report) -> dict:
     """Scenario 1 up to the approval gate: the run, the commit, the built images by service."""
     target = listener(cluster, tmp_path_factory.mktemp("listener"))
     began = time.monotonic()
-    path = "services/kit/__init__.py"
-    before, after = git.commit(
-        "main", {path: lambda text: text + "# e2e: a change to shared code\n"}, "kit: e2e release"
+    after, run = push_and_deliver(
+        cluster, git, target, "main", "services/kit/__init__.py", "a change to shared code"
     )
-    known = set(pipelineruns(cluster))
-    answer = send(target, payload=push_payload(git, "main", before, after, [path]), event="push")
-    assert answer.startswith("202 "), answer
-    run = new_run(cluster, known)
     name = run["metadata"]["name"]
     state = wait_task(cluster, name, "approval", CD_SECONDS)
     built = {}
@@ -220,14 +213,9 @@ def test_a_push_to_develop_deploys_staging_and_stops(
     target = listener(cluster, tmp_path_factory.mktemp("listener-develop"))
     git.git("push", "--quiet", git.url, f"{git.head('main')}:refs/heads/develop")  # no delivery
     began = time.monotonic()
-    path = "services/frontend/__init__.py"
-    before, after = git.commit(
-        "develop", {path: lambda text: text + "# e2e: on develop\n"}, "frontend: e2e develop"
+    after, run = push_and_deliver(
+        cluster, git, target, "develop", "services/frontend/__init__.py", "frontend on develop"
     )
-    known = set(pipelineruns(cluster))
-    answer = send(target, payload=push_payload(git, "develop", before, after, [path]), event="push")
-    assert answer.startswith("202 "), answer
-    run = new_run(cluster, known)
     name = run["metadata"]["name"]
     assert run["metadata"]["labels"]["techcommerce.dev/branch"] == "develop"
     assert run["metadata"]["labels"]["techcommerce.dev/services"] == "frontend"
@@ -257,12 +245,7 @@ def staging_history(cluster: Cluster) -> list[dict]:
 def start_rollback(cluster: Cluster, git: GitServer, *params: str) -> str:
     """`tkn pipeline start rollback` as tekton/README.md's "Rolling back" runs it, for staging,
     with this cluster's settings (step images, the PostgreSQL stand-in): the PipelineRun's name."""
-    settings = {
-        p["name"]: p["value"]
-        for p in cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)["spec"][
-            "params"
-        ]
-    }
+    settings = cluster_settings(cluster)
     proc = subprocess.run(
         [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipeline", "start",
          "rollback", "-n", CI, "-p", "environment=staging", "-p", f"repo-url={git.url}",

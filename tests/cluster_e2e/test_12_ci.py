@@ -20,7 +20,7 @@ from cluster_e2e.pipelines import (
     new_run,
     outcome,
     pipelineruns,
-    push_payload,
+    push_and_deliver,
     send,
     succeeded,
     wait_finished,
@@ -52,14 +52,9 @@ def test_a_feature_branch_push_runs_ci_to_the_end_without_pushing(
     target = listener(cluster, tmp_path_factory.mktemp("listener-ci"))
     git.git("push", "--quiet", git.url, f"{git.head('main')}:refs/heads/{BRANCH}")  # no delivery
     began = time.monotonic()
-    path = "services/order_api/__init__.py"
-    before, after = git.commit(
-        BRANCH, {path: lambda text: text + "# e2e: on a feature branch\n"}, "order-api: e2e"
+    after, run = push_and_deliver(
+        cluster, git, target, BRANCH, "services/order_api/__init__.py", "order-api on a feature"
     )
-    known = set(pipelineruns(cluster))
-    answer = send(target, payload=push_payload(git, BRANCH, before, after, [path]), event="push")
-    assert answer.startswith("202 "), answer
-    run = new_run(cluster, known)
     name = run["metadata"]["name"]
     assert run["spec"]["pipelineRef"]["name"] == "ci"
     assert run["metadata"]["annotations"]["techcommerce.dev/branch"] == BRANCH

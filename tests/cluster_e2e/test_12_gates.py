@@ -18,6 +18,7 @@ from cluster_e2e.pipelines import (
     CI,
     ZERO,
     GitServer,
+    cluster_settings,
     listener,
     new_run,
     outcome,
@@ -62,11 +63,6 @@ GATES = {
     "test": ("services/kit/tests/test_e2e_gate.py", FAILING_TEST, "python-test"),
     "coverage": ("services/kit/e2e_uncovered.py", uncovered(), "python-test"),
 }
-
-
-def cluster_settings(cluster: Cluster) -> dict[str, str]:
-    binding = cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)
-    return {p["name"]: p["value"] for p in binding["spec"]["params"]}
 
 
 def start_cd_with_advisory(cluster: Cluster, git: GitServer, commit: str) -> str:
