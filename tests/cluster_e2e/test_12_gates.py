@@ -3,7 +3,7 @@ with a bandit HIGH finding, one with a failing test, one that drops the coverage
 each start a `cd` run through the EventListener that fails at that gate, before anything is built
 or pushed; a `cd` run started with `tkn` against a vulnerability database holding one HIGH
 advisory for a pinned package fails at trivy, before anything is built, pushed or deployed. The
-four run at the same time."""
+four run one after another."""
 
 from __future__ import annotations
 
@@ -103,6 +103,18 @@ def start_cd_with_advisory(cluster: Cluster, git: GitServer, commit: str) -> str
     return proc.stdout.split("PipelineRun started: ", 1)[1].split()[0]
 
 
+def stopped_at(cluster: Cluster, name: str, commit: str, task: str) -> None:
+    """Run NAME failed at TASK, before anything was built or pushed. One run at a time: a 2-CPU
+    node holds one test step (500m + its database) beside the platform and staging."""
+    finished = wait_finished(cluster, name, GATE_SECONDS)
+    states = outcome(cluster, name)
+    assert succeeded(finished) == "False", (task, states)
+    assert states.get(task) == "False", (task, states)
+    assert "build" not in states and "deploy-staging" not in states, (task, states)
+    for service in SERVICES:
+        assert not registry_has(cluster, f"techcommerce/{service}", commit), (task, service)
+
+
 def test_each_failing_gate_stops_the_pipeline_before_anything_is_pushed(
     cluster: Cluster, tmp_path_factory, report
 ):
@@ -114,7 +126,6 @@ def test_each_failing_gate_stops_the_pipeline_before_anything_is_pushed(
     if git.head("develop") == ZERO:
         git.git("push", "--quiet", git.url, f"{git.head('main')}:refs/heads/develop")
     began = time.monotonic()
-    runs: dict[str, tuple[str, str, str]] = {}  # gate: (run, commit, task that must fail)
     develop = git.head("develop")
     for gate, (path, content, task) in GATES.items():
         # each gate's commit on develop's head, kept on a branch of its own (a fetchable tip);
@@ -125,7 +136,7 @@ def test_each_failing_gate_stops_the_pipeline_before_anything_is_pushed(
         known = set(pipelineruns(cluster))
         payload = push_payload(git, "develop", develop, after, [path])
         assert send(target, payload=payload, event="push").startswith("202 ")
-        runs[gate] = (new_run(cluster, known)["metadata"]["name"], after, task)
+        stopped_at(cluster, new_run(cluster, known)["metadata"]["name"], after, task)
     # trivy: a harmless commit, a database that names a pinned package
     _, clean = git.commit(
         "e2e/gate-trivy",
@@ -133,18 +144,9 @@ def test_each_failing_gate_stops_the_pipeline_before_anything_is_pushed(
         "e2e: trivy gate",
         start=develop,
     )
-    runs["trivy"] = (start_cd_with_advisory(cluster, git, clean), clean, "trivy-fs")
-
-    for gate, (name, commit, task) in runs.items():
-        finished = wait_finished(cluster, name, GATE_SECONDS)
-        states = outcome(cluster, name)
-        assert succeeded(finished) == "False", (gate, states)
-        assert states.get(task) == "False", (gate, states)
-        assert "build" not in states and "deploy-staging" not in states, (gate, states)
-        for service in SERVICES:
-            assert not registry_has(cluster, f"techcommerce/{service}", commit), (gate, service)
+    stopped_at(cluster, start_cd_with_advisory(cluster, git, clean), clean, "trivy-fs")
     report(
-        "cd scenario 7 (failing gates, four runs at once): bandit HIGH -> bandit, failing test "
+        "cd scenario 7 (failing gates, one run after another): bandit HIGH -> bandit, failing test "
         "and coverage drop -> python-test, a HIGH advisory -> trivy-fs; nothing built or pushed, "
         f"{time.monotonic() - began:.0f} s"
     )
