@@ -65,32 +65,27 @@ def test_every_component_is_pinned(versions: dict[str, str]):
     assert re.fullmatch(r"\d+\.\d+\.\d+", versions["TECHCOMMERCE_IMAGE_TAG"])
 
 
-def test_the_kaniko_task_pins_the_kaniko_version_e2e_builds(versions: dict[str, str]):
-    """make e2e builds kaniko's executor at KANIKO_VERSION as the Task's step image, so the Task
-    must pin that very release's debug image (one version, two places)."""
-    task = (REPO / "tekton/tasks/kaniko-build/kaniko-build.yaml").read_text()
-    pinned = set(re.findall(r"gcr\.io/kaniko-project/executor:(\S+)", task))
-    assert pinned == {f"{versions['KANIKO_VERSION']}-debug"}
-
-
-def test_the_trivy_tasks_pin_the_trivy_version_e2e_builds(versions: dict[str, str]):
-    """Likewise trivy: every trivy image under tekton/ is the TRIVY_VERSION release."""
+@pytest.mark.parametrize(
+    ("image", "key", "tag"),
+    [
+        ("gcr.io/kaniko-project/executor", "KANIKO_VERSION", "{version}-debug"),
+        ("aquasec/trivy", "TRIVY_VERSION", "{bare}"),
+        ("alpine/k8s", "KUBECTL_VERSION", "{bare}"),
+    ],
+)
+def test_the_tasks_pin_the_step_image_versions_e2e_builds(
+    versions: dict[str, str], image: str, key: str, tag: str
+):
+    """make e2e builds kaniko, trivy and kubectl at these versions as the Tasks' step images, so
+    every mention of the upstream image under tekton/ must carry that very release (one version,
+    two places)."""
     pinned = {
-        tag
+        found
         for path in (REPO / "tekton").rglob("*.yaml")
-        for tag in re.findall(r"aquasec/trivy:(\S+)", path.read_text())
+        for found in re.findall(rf"{re.escape(image)}:(\S+)", path.read_text())
     }
-    assert pinned == {versions["TRIVY_VERSION"].removeprefix("v")}
-
-
-def test_the_deploy_tasks_pin_the_kubectl_version_e2e_builds(versions: dict[str, str]):
-    """And kubectl: every alpine/k8s image under tekton/ carries the KUBECTL_VERSION release."""
-    pinned = {
-        tag
-        for path in (REPO / "tekton").rglob("*.yaml")
-        for tag in re.findall(r"alpine/k8s:(\S+)", path.read_text())
-    }
-    assert pinned == {versions["KUBECTL_VERSION"].removeprefix("v")}
+    version = versions[key]
+    assert pinned == {tag.format(version=version, bare=version.removeprefix("v"))}
 
 
 def test_versions_file_is_plain_key_value_lines():
