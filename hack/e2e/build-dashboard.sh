@@ -63,10 +63,8 @@ image() {
     cp "$DASHBOARD_BIN/dashboard" "$root/ko-app/dashboard"
     cp -r "$DASHBOARD_BIN/kodata" "$root/var/run/ko"
     chmod -R a+rX "$root"
-    tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
-      podman import --quiet --change 'ENTRYPOINT ["/ko-app/dashboard"]' --change "USER 65532" \
-        --change "ENV KO_DATA_PATH=/var/run/ko" - "$image" >/dev/null
-    rm -rf "$root"
+    import_root "$root" "$image" 'ENTRYPOINT ["/ko-app/dashboard"]' "USER 65532" \
+      "ENV KO_DATA_PATH=/var/run/ko"
   fi
   podman tag "$image" "$DASHBOARD_IMAGE"
   note "tekton-dashboard: $image"

@@ -102,17 +102,6 @@ recipe_image() {
   note "$name: $image"
 }
 
-# import_root ROOT IMAGE CHANGE...: import the directory tree ROOT (owned by root) as IMAGE with
-# the Containerfile-style CHANGEs, then remove ROOT.
-import_root() {
-  local root=$1 image=$2 change changes=()
-  shift 2
-  for change in "$@"; do changes+=(--change "$change"); done
-  tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
-    podman import --quiet "${changes[@]}" - "$image" >/dev/null
-  rm -rf "$root"
-}
-
 # busybox_into DIR: the host's static busybox (Debian busybox-static) and a link per applet in DIR.
 busybox_into() {
   local applet

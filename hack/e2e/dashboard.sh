@@ -11,6 +11,7 @@
 #   DASHBOARD_IMAGE    the image build-dashboard.sh tags
 #   dashboard_source_present  true when the tarball is there (else prints the skip note)
 #   deploy_dashboard   push the image by digest and apply hack/e2e/addons/tekton-dashboard.yaml
+#                      (in hack/e2e/deploy.sh: it uses deploy.sh's push)
 
 # shellcheck source=hack/images/containers/env.sh
 source hack/images/containers/env.sh
@@ -25,24 +26,21 @@ dashboard_source_present() {
   return 1
 }
 
-# deploy_dashboard: the image to the in-cluster registry by digest (recorded in
-# $E2E_RUN/images/, like hack/e2e/deploy.sh's pushes), the add-on with it, then the rollout.
+# deploy_dashboard: the image to the in-cluster registry by digest (hack/e2e/deploy.sh's push,
+# which records it in $E2E_RUN/images/), the add-on with it, then the rollout. Called by deploy.sh.
 deploy_dashboard() {
   step "Tekton Dashboard $E2E_TEKTON_DASHBOARD_VERSION (read-only, built from ../shared/vendor)"
   dashboard_source_present || return 0
-  local repository=techcommerce-e2e/tekton-dashboard digest_file
-  digest_file=$E2E_RUN/images/${repository//\//_}.digest
-  show "$(quote_words podman push "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e")"
-  show "kctl apply -f hack/e2e/addons/tekton-dashboard.yaml (@IMAGE@: the pushed digest)"
+  local image
   if [ "$DRY_RUN" != 1 ]; then
     podman image exists "$DASHBOARD_IMAGE" ||
       die "no image $DASHBOARD_IMAGE: run hack/e2e/build-dashboard.sh first"
-    mkdir -p "$E2E_RUN/images"
-    nsenter --net="/run/netns/$E2E_NETNS" podman push --quiet --tls-verify=false \
-      --digestfile "$digest_file" "$DASHBOARD_IMAGE" "docker://$E2E_REGISTRY/$repository:e2e" >&2
-    sed -e "s|@IMAGE@|$E2E_REGISTRY/$repository@$(cat "$digest_file")|" \
-      -e "s|@VERSION@|$E2E_TEKTON_DASHBOARD_VERSION|" hack/e2e/addons/tekton-dashboard.yaml |
-      kctl apply -f -
+  fi
+  image=$E2E_REGISTRY/techcommerce-e2e/tekton-dashboard@$(push "$DASHBOARD_IMAGE" techcommerce-e2e/tekton-dashboard)
+  show "kctl apply -f hack/e2e/addons/tekton-dashboard.yaml (@IMAGE@: the pushed digest)"
+  if [ "$DRY_RUN" != 1 ]; then
+    sed -e "s|@IMAGE@|$image|" -e "s|@VERSION@|$E2E_TEKTON_DASHBOARD_VERSION|" \
+      hack/e2e/addons/tekton-dashboard.yaml | kctl apply -f -
   fi
   run kctl rollout status --namespace tekton-pipelines deployment/tekton-dashboard --timeout=300s
 }

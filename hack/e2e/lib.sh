@@ -46,6 +46,18 @@ e2e_trivy_db_bin() {
 KUBE_BIN=$(e2e_bin "kubernetes-$E2E_KUBERNETES_VERSION")
 ETCD_BIN=$(e2e_bin "etcd-$E2E_ETCD_VERSION")
 
+# import_root ROOT IMAGE CHANGE...: import the directory tree ROOT (owned by root) as IMAGE (into
+# the podman store hack/images/containers/env.sh names) with
+# the Containerfile-style CHANGEs, then remove ROOT.
+import_root() {
+  local root=$1 image=$2 change changes=()
+  shift 2
+  for change in "$@"; do changes+=(--change "$change"); done
+  tar --owner=0 --group=0 --numeric-owner -C "$root" -c . |
+    podman import --quiet "${changes[@]}" - "$image" >/dev/null
+  rm -rf "$root"
+}
+
 # Go: own module and build caches under the e2e cache, the pinned patched toolchain.
 e2e_go_env() {
   export GOMODCACHE=$E2E_CACHE/go/mod GOCACHE=$E2E_CACHE/go/build
