@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import time
@@ -18,6 +19,7 @@ import pytest
 from cluster_e2e.kube import REPO, Cluster, eventually
 
 CI = "techcommerce-ci"
+TKN_ENV = "TECHCOMMERCE_E2E_TKN"  # set by make e2e
 SAMPLES = REPO / "tests/tekton/webhooks"
 ZERO = "0" * 40  # git's name for "no commit" (a new branch's before)
 
@@ -71,6 +73,31 @@ def cluster_settings(cluster: Cluster) -> dict[str, str]:
     """The cluster's settings: the params of the TriggerBinding techcommerce-cluster."""
     binding = cluster.get("triggerbinding", "techcommerce-cluster", namespace=CI)
     return {param["name"]: param["value"] for param in binding["spec"]["params"]}
+
+
+def tkn(cluster: Cluster, *args: str) -> str:
+    """Run the Tekton CLI against the cluster from the repository's root: its output."""
+    proc = subprocess.run(
+        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), *args, "-n", CI],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, (args, proc.stderr)
+    return proc.stdout
+
+
+def tkn_start(cluster: Cluster, pipeline: str, params: dict[str, str], *workspaces: str) -> str:
+    """`tkn pipeline start PIPELINE` as tekton/README.md starts it (service account
+    techcommerce-cd, the other params' defaults) with PARAMS and WORKSPACES (tkn's -w specs): the
+    PipelineRun's name."""
+    out = tkn(
+        cluster, "pipeline", "start", pipeline,
+        *(f"-p={name}={value}" for name, value in params.items()),
+        *(f"-w={workspace}" for workspace in workspaces),
+        "--serviceaccount", "techcommerce-cd", "--use-param-defaults",
+    )  # fmt: skip
+    match = re.search(r"PipelineRun started: (\S+)", out)
+    assert match, out
+    return match.group(1)
 
 
 def pipelineruns(cluster: Cluster, selector: str = "") -> dict[str, dict]:
@@ -218,11 +245,13 @@ def push_payload(git: GitServer, branch: str, before: str, after: str, changed: 
 
 
 def push_and_deliver(
-    cluster: Cluster, git: GitServer, target: Listener, branch: str, path: str, message: str
-) -> tuple[str, dict]:
-    """Append a comment line to PATH on BRANCH, push it and deliver the signed push: the commit
-    and the PipelineRun it started."""
-    before, after = git.commit(branch, {path: lambda text: text + f"# e2e: {message}\n"}, message)
+    cluster: Cluster, git: GitServer, target: Listener, branch: str, path: str, message: str,
+    edit: Callable[[str], str] | None = None,
+) -> tuple[str, dict]:  # fmt: skip
+    """EDIT PATH on BRANCH (default: append a comment line), push it and deliver the signed push:
+    the commit and the PipelineRun it started."""
+    edit = edit or (lambda text: text + f"# e2e: {message}\n")
+    before, after = git.commit(branch, {path: edit}, message)
     known = set(pipelineruns(cluster))
     answer = send(target, payload=push_payload(git, branch, before, after, [path]), event="push")
     assert answer.startswith("202 "), answer

@@ -15,7 +15,7 @@ import pytest
 
 from cluster_e2e.kube import REPO, Cluster
 from cluster_e2e.pipelines import (
-    CI,
+    TKN_ENV,
     ZERO,
     GitServer,
     cluster_settings,
@@ -26,11 +26,11 @@ from cluster_e2e.pipelines import (
     push_payload,
     send,
     succeeded,
+    tkn_start,
     wait_finished,
 )
 from cluster_e2e.test_12_ci import registry_has
 
-TKN_ENV = "TECHCOMMERCE_E2E_TKN"
 TRIVY_DB_ENV = "TECHCOMMERCE_E2E_TRIVY_DB"
 GATE_SECONDS = 2400
 SERVICES = ("product-api", "order-api", "frontend")
@@ -87,20 +87,16 @@ def start_cd_with_advisory(cluster: Cluster, git: GitServer, commit: str) -> str
         "trivy-step-image kaniko-step-image kubectl-step-image pip-index-url service-base-image "
         "image-overrides trivy-db-repository trivy-skip-check-update"
     ).split()
-    proc = subprocess.run(
-        [os.environ[TKN_ENV], "--kubeconfig", str(cluster.kubeconfig), "pipeline", "start", "cd",
-         "-n", CI, "-p", f"repo-url={git.url}", "-p", f"revision={commit}", "-p", "branch=develop",
-         "-p", "services=frontend", "-p", "stop-after-staging=true",
-         *(f"-p={name}={settings[name]}" for name in names),
-         "-w", "name=shared,volumeClaimTemplateFile=tekton/runs/pvc.yaml",
-         "-w", "name=docker-config,secret=techcommerce-registry,item=.dockerconfigjson=config.json",
-         "-w", "name=staging-secrets,secret=techcommerce-staging-overlay",
-         "-w", "name=production-secrets,secret=techcommerce-production-overlay",
-         "--serviceaccount", "techcommerce-cd", "--use-param-defaults"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    return tkn_start(
+        cluster,
+        "cd",
+        {"repo-url": git.url, "revision": commit, "branch": "develop", "services": "frontend",
+         "stop-after-staging": "true", **{name: settings[name] for name in names}},
+        "name=shared,volumeClaimTemplateFile=tekton/runs/pvc.yaml",
+        "name=docker-config,secret=techcommerce-registry,item=.dockerconfigjson=config.json",
+        "name=staging-secrets,secret=techcommerce-staging-overlay",
+        "name=production-secrets,secret=techcommerce-production-overlay",
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.split("PipelineRun started: ", 1)[1].split()[0]
 
 
 def stopped_at(cluster: Cluster, name: str, commit: str, task: str) -> None:
