@@ -46,9 +46,9 @@ e2e_trivy_db_bin() {
 KUBE_BIN=$(e2e_bin "kubernetes-$E2E_KUBERNETES_VERSION")
 ETCD_BIN=$(e2e_bin "etcd-$E2E_ETCD_VERSION")
 
-# import_root ROOT IMAGE CHANGE...: import the directory tree ROOT (owned by root) as IMAGE (into
-# the podman store hack/images/containers/env.sh names) with
-# the Containerfile-style CHANGEs, then remove ROOT.
+# import_root ROOT IMAGE CHANGE...: import the directory tree ROOT (owned by root) as IMAGE, with
+# the Containerfile-style CHANGEs, into the podman store hack/images/containers/env.sh names;
+# then remove ROOT.
 import_root() {
   local root=$1 image=$2 change changes=()
   shift 2
