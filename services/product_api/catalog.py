@@ -14,6 +14,7 @@ from kit.validation import MAX_STOCK
 from product_api import queries
 from product_api.keys import PRODUCT_CACHE
 from product_api.models import ProductCreate, ProductPatch, ProductQuery, StockAdjustment
+from product_api.read_cache import ListKey
 
 
 def not_found(product_id: int) -> ApiError:
@@ -31,9 +32,26 @@ def unknown_category(slug: str | None) -> ApiError:
     )
 
 
+def list_key(query: ProductQuery) -> ListKey:
+    """The read cache's key of a list: every parameter of the query, in the model's order."""
+    return tuple(getattr(query, name) for name in ProductQuery.model_fields)
+
+
 async def list_products(app: web.Application, query: ProductQuery) -> tuple[list[Any], int]:
+    """A page of active products and the number of all matches, from the read cache when it
+    holds this very query's answer (see read_cache.py)."""
+    cache = app.get(PRODUCT_CACHE)
+    if cache is not None:
+        key = list_key(query)
+        answer = cache.get(key)
+        if answer is not None:
+            return answer
+        token = cache.token()
     async with db.connection(app) as conn, db.cursor(conn) as cur:
-        return await queries.list_products(cur, query=query)
+        answer = await queries.list_products(cur, query=query)
+    if cache is not None:
+        cache.put_list(key, answer, token)
+    return answer
 
 
 async def get_product(app: web.Application, product_id: int) -> dict[str, Any]:
@@ -54,8 +72,8 @@ async def get_product(app: web.Application, product_id: int) -> dict[str, Any]:
 
 
 def changed(app: web.Application, product_id: int) -> None:
-    """A write of this process committed: its own next read must not wait for the notification
-    (other replicas learn of it from the notification)."""
+    """A write of this process committed: its own next read (of the product or of any list) must
+    not wait for the notification (other replicas learn of it from the notification)."""
     cache = app.get(PRODUCT_CACHE)
     if cache is not None:
         cache.invalidate(product_id)
@@ -82,7 +100,9 @@ async def create_product(app: web.Application, new: ProductCreate) -> dict[str, 
         )
         if product_id is None:
             raise ApiError(409, f"a product with SKU {new.sku} already exists")
-        return await queries.get_product(cur, product_id=product_id)
+        row = await queries.get_product(cur, product_id=product_id)
+    changed(app, product_id)
+    return row
 
 
 async def patch_product(

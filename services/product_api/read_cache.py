@@ -1,4 +1,5 @@
-"""An in-process cache of product reads (GET /products/{id}), kept correct by LISTEN/NOTIFY.
+"""An in-process cache of product reads, kept correct by LISTEN/NOTIFY: product rows by id (GET
+/products/{id}) and whole list answers by their query (GET /products: filters, searches, pages).
 
 Migration catalog/0005 makes PostgreSQL announce every committed change to a product answer on
 the channel `catalog_products` (payload: the product id, or `*` for "anything may have changed").
@@ -10,16 +11,20 @@ The rules that keep it correct:
   LISTEN first, then switches the cache on; when the connection is lost (or a heartbeat fails)
   the cache is emptied and switched off, and reads go straight to the database until the
   listener is back, LISTENing again, and switches it on afresh.
-- A notification removes the product's row (or everything, for `*`) as soon as it arrives.
+- A notification removes the product's row (or everything, for `*`) as soon as it arrives, and
+  with it every list answer: any change to any product may move it into, within or out of any
+  list (a rename into a search, a price into a filter, a stock change into `in_stock`), so lists
+  are never patched, only dropped. Under a stream of orders lists are rarely held; between
+  changes every repeat of a search or page is answered here.
 - Every invalidation and every switch advances `epoch`. A read from the database takes the
   epoch before it asks (`token()`) and `put()` stores the row only if the epoch is unchanged, so
   a row read before a change whose notification arrived while the read was in flight is never
   stored. (This is global, not per id: under writes some fills are not stored and the next read
   fills again; it is never wrong.)
-- Bounded by `max_entries` rows and `max_bytes` of rows (their dicts, keys and values as
-  sys.getsizeof counts them), least recently used evicted first.
+- Bounded by `max_entries` entries (rows and lists alike) and `max_bytes` of them (their dicts,
+  keys and values as sys.getsizeof counts them), least recently used evicted first.
 
-Rows handed out are shared with the cache: callers serialise them and never change them.
+Rows and lists handed out are shared with the cache: callers serialise them and never change them.
 """
 
 from __future__ import annotations
@@ -47,13 +52,30 @@ HEARTBEAT_SECONDS = 5.0
 RETRY_SECONDS = 1.0
 
 
+# A list answer's key: its query's fields, in order (catalog.list_key); a row's key is its id.
+ListKey = tuple[Any, ...]
+# A list answer: its page of rows and the number of all matches.
+ListAnswer = tuple[list[dict[str, Any]], int]
+
+
 def row_size(row: dict[str, Any]) -> int:
     """The bytes a cached row holds: its dict, keys and values."""
     return sys.getsizeof(row) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in row.items())
 
 
+def list_size(key: ListKey, answer: ListAnswer) -> int:
+    """The bytes a cached list answer holds: its key, its rows and its total."""
+    rows, total = answer
+    return (
+        sys.getsizeof(key) + sum(sys.getsizeof(part) for part in key)
+        + sys.getsizeof(answer) + sys.getsizeof(rows) + sum(row_size(row) for row in rows)
+        + sys.getsizeof(total)
+    )  # fmt: skip
+
+
 class ProductCache:
-    """Product rows by id, LRU-bounded in entries and bytes; see the module docstring."""
+    """Product rows by id and list answers by query, LRU-bounded in entries and bytes together;
+    see the module docstring."""
 
     def __init__(self, *, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
@@ -66,18 +88,21 @@ class ProductCache:
         self.invalidations = 0
         self.notifications = 0  # processed, including those that found nothing to drop
         self.retry_seconds = RETRY_SECONDS
-        self._rows: OrderedDict[int, tuple[dict[str, Any], int]] = OrderedDict()
+        # Entry by key: (row, size) for a product id, (answer, size) for a ListKey.
+        self._rows: OrderedDict[int | ListKey, tuple[Any, int]] = OrderedDict()
+        self._lists: set[ListKey] = set()  # the keys of the list answers held
         self._changed = asyncio.Event()  # set whenever notifications or the state move on
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def get(self, product_id: int) -> dict[str, Any] | None:
-        entry = self._rows.get(product_id)
+    def get(self, key: int | ListKey) -> Any:
+        """The row of a product id or the answer of a ListKey; None when not held."""
+        entry = self._rows.get(key)
         if entry is None:
             self.misses += 1
             return None
-        self._rows.move_to_end(product_id)
+        self._rows.move_to_end(key)
         self.hits += 1
         return entry[0]
 
@@ -86,19 +111,26 @@ class ProductCache:
         return self.epoch
 
     def put(self, product_id: int, row: dict[str, Any], token: int) -> None:
-        if not self.enabled or token != self.epoch:
-            return
-        size = row_size(row)
+        if self.enabled and token == self.epoch:
+            self._put(product_id, row, row_size(row))
+
+    def put_list(self, key: ListKey, answer: ListAnswer, token: int) -> None:
+        """Like put(), for a list answer read from the database after token()."""
+        if self.enabled and token == self.epoch:
+            self._put(key, answer, list_size(key, answer))
+            if key in self._rows:
+                self._lists.add(key)
+
+    def _put(self, key: int | ListKey, value: Any, size: int) -> None:
         if size > self.max_bytes:
             return
-        old = self._rows.pop(product_id, None)
-        if old is not None:
-            self.bytes -= old[1]
-        self._rows[product_id] = (row, size)
+        self._pop(key)
+        self._rows[key] = (value, size)
         self.bytes += size
         while len(self._rows) > self.max_entries or self.bytes > self.max_bytes:
-            _, (_, evicted) = self._rows.popitem(last=False)
-            self.bytes -= evicted
+            evicted, (_, evicted_size) = self._rows.popitem(last=False)
+            self.bytes -= evicted_size
+            self._lists.discard(evicted)
 
     def notified(self, payload: str) -> None:
         """One notification from the channel: drop what it names (anything unexpected: all)."""
@@ -112,11 +144,17 @@ class ProductCache:
         self._wake()
 
     def invalidate(self, product_id: int) -> None:
-        """Drop one product. This process's own writes call it once they commit, so a read
-        after a write here never waits for the notification."""
+        """Drop one product and every list. This process's own writes call it once they commit,
+        so a read after a write here never waits for the notification."""
         self.epoch += 1
         self.invalidations += 1
-        entry = self._rows.pop(product_id, None)
+        self._pop(product_id)
+        for key in self._lists:
+            self._pop(key)
+        self._lists.clear()
+
+    def _pop(self, key: int | ListKey) -> None:
+        entry = self._rows.pop(key, None)
         if entry is not None:
             self.bytes -= entry[1]
 
@@ -144,6 +182,7 @@ class ProductCache:
 
     def _clear(self) -> None:
         self._rows.clear()
+        self._lists.clear()
         self.bytes = 0
 
     def _wake(self) -> None:
