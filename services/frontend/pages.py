@@ -73,11 +73,16 @@ def render(
         "static": request.app[STATIC_URLS],
         **context,
     }
-    response = aiohttp_jinja2.render_template(template, request, full, status=status)
-    response.headers.update(SECURITY_HEADERS)
-    if headers:
-        response.headers.update(headers)
-    return response
+    html = aiohttp_jinja2.get_env(request.app).get_template(template).render(full)
+    # One Response with all its headers: aiohttp_jinja2.render_template would set the content type
+    # and then the charset, each parsing the header again.
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers={**SECURITY_HEADERS, **headers} if headers else SECURITY_HEADERS,
+    )
 
 
 def render_fragment(request: web.Request, template: str, context: dict[str, Any]) -> Markup:

@@ -24,6 +24,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from kit.http_client import downstream_headers
 from kit.keys import HTTP_CLIENT
 from kit.settings import Secret
 
@@ -99,7 +100,9 @@ class ServiceClient:
         for attempt in range(READ_ATTEMPTS):
             last = attempt == READ_ATTEMPTS - 1
             try:
-                async with self._session().get(url, headers=self._auth) as response:
+                async with self._session().get(
+                    url, headers=downstream_headers(self._auth)
+                ) as response:
                     body = await response.read()
                     status = response.status
             except TimeoutError as exc:  # first: aiohttp's timeout errors are connection errors too
@@ -132,7 +135,9 @@ class ServiceClient:
                 method,
                 self.url(path),
                 data=None if body is None else orjson.dumps(body),
-                headers={"Content-Type": "application/json", **self._auth, **(headers or {})},
+                headers=downstream_headers(
+                    {"Content-Type": "application/json", **self._auth, **(headers or {})}
+                ),
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -152,7 +157,7 @@ class ServiceClient:
         try:
             async with (
                 asyncio.timeout(PROBE_TIMEOUT_SECONDS),
-                self._session().get(self.url("/ready")) as response,
+                self._session().get(self.url("/ready"), headers=downstream_headers({})) as response,
             ):
                 await response.read()
                 status = "ok" if response.status == 200 else f"not ready (HTTP {response.status})"

@@ -42,9 +42,10 @@ def _product_not_found() -> PageError:
 async def catalog(request: web.Request) -> web.Response:
     query = CatalogQuery.parse(request.rel_url.query)
     products = request.app[PRODUCTS]
-    categories, page = await asyncio.gather(
-        products.categories(), products.list_products(query.api_params())
-    )
+    # One after the other: both are nearly always in the catalog cache, and two tasks per page
+    # cost more than the rare wait for both.
+    categories = await products.categories()
+    page = await products.list_products(query.api_params())
     if query.q:
         heading = f"Results for “{query.q}”"
     else:
@@ -86,7 +87,8 @@ async def product(request: web.Request) -> web.Response:
     if product_id is None:
         raise _product_not_found()
     products = request.app[PRODUCTS]
-    item, categories = await asyncio.gather(products.get_product(product_id), products.categories())
+    categories = await products.categories()  # nearly always cached: no task per page
+    item = await products.get_product(product_id)
     if item is None:
         raise _product_not_found()
     in_cart = Cart(get_session(request)).quantity(product_id)

@@ -103,6 +103,12 @@ async def test_pages_carry_the_request_id_and_security_headers(shop):
     assert 'data-testid="request-id">support-42<' in await response.text()
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    missing = await shop.client.get("/products/999999", headers=HTML)
+    assert missing.status == 404
+    assert missing.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert missing.headers["Cache-Control"] == "no-store"
 
 
 async def test_assets_are_served_by_the_app_with_a_content_hash(shop):

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from kit.app import create_base_app
 from kit.errors import ApiError
-from kit.http_client import client_session_context
+from kit.http_client import client_session_context, downstream_headers
 from kit.keys import HTTP_CLIENT
 from kit.logging import JsonFormatter
 from kit.settings import HttpSettings
@@ -177,7 +177,9 @@ async def test_request_id_travels_to_downstream_calls(aiohttp_client):
     backend = await aiohttp_client(backend_app)
 
     async def calls_backend(request: web.Request) -> web.Response:
-        async with request.app[HTTP_CLIENT].get(str(backend.make_url("/thing"))) as response:
+        async with request.app[HTTP_CLIENT].get(
+            str(backend.make_url("/thing")), headers=downstream_headers({"Accept": "*/*"})
+        ) as response:
             return web.json_response({"status": response.status})
 
     front_app = create_base_app("front", HTTP)
