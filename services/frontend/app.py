@@ -16,9 +16,9 @@ from frontend import pictures, views
 from frontend.api import ORDER_API, PRODUCT_API, OrderApi, ProductApi
 from frontend.fragments import FragmentCache
 from frontend.keys import FRAGMENTS, ORDERS, PRODUCTS, SESSION_CODEC, SETTINGS, STATIC_URLS
-from frontend.pages import html_error_middleware
+from frontend.pages import page_middleware
 from frontend.service_client import ServiceClient, session_getter
-from frontend.session import SessionCodec, session_middleware
+from frontend.session import SessionCodec
 from frontend.settings import SERVICE, Settings
 from frontend.ttl_cache import TtlCache
 from kit.app import create_base_app
@@ -34,9 +34,9 @@ ORDER_ID = "{id:" + UUID_PATTERN.strip("^$") + "}"
 def create_app(settings: Settings) -> web.Application:
     app = create_base_app(SERVICE, settings.http)
     app[SETTINGS] = settings
-    # Inside the kit's middleware (request id, metrics, JSON errors), outermost first:
-    app.middlewares.append(session_middleware)  # writes the cookie of a changed session
-    app.middlewares.append(html_error_middleware)  # failures as pages for browsers
+    # Inside the kit's middleware (request id, metrics, JSON errors): failures as pages for
+    # browsers, and the session cookie.
+    app.middlewares.append(page_middleware)
     app.cleanup_ctx.append(
         client_session_context(settings.http_timeout_seconds, connect_timeout=1.0)
     )

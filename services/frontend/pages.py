@@ -2,8 +2,8 @@
 
 The kit's error middleware answers every failure in the JSON error shape. That is right for API
 clients, so it stays the outer layer; for a browser (its Accept header names text/html) the
-middleware here, inside the kit's, renders the same failure as a page with the shop's layout and
-the request id to quote to support.
+shop's one middleware here (page_middleware, inside the kit's) renders the same failure as a page
+with the shop's layout and the request id to quote to support, and writes the session cookie.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from frontend.api import ORDER_API
 from frontend.cart import Cart
 from frontend.keys import STATIC_URLS
 from frontend.service_client import Unavailable, UpstreamError
-from frontend.session import CsrfRejected, csrf_token, get_session
+from frontend.session import CsrfRejected, csrf_token, get_session, save_session
 from kit.errors import RETRY_AFTER_SECONDS, ApiError
 from kit.keys import REQUEST_ID
 
@@ -135,10 +135,11 @@ def unavailable_page(request: web.Request, exc: Unavailable) -> web.Response:
 
 
 @web.middleware
-async def html_error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Failures as pages for browsers; API-style clients keep the kit's JSON shape."""
+async def page_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The shop's one middleware, inside the kit's: failures as pages for browsers (API-style
+    clients keep the kit's JSON shape), then the session cookie when the session changed."""
     try:
-        return await handler(request)
+        response = await handler(request)
     except asyncio.CancelledError:
         raise
     except web.HTTPException as exc:
@@ -146,16 +147,16 @@ async def html_error_middleware(request: web.Request, handler: Any) -> web.Strea
             raise
         title, text = _HTTP_PAGES.get(exc.status, ("Something is not right", exc.reason))
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return error_page(request, exc.status, title, text, headers)
+        response = error_page(request, exc.status, title, text, headers)
     except PageError as exc:
         if not wants_html(request):
             raise ApiError(exc.status, exc.text) from None
-        return error_page(request, exc.status, exc.title, exc.text)
+        response = error_page(request, exc.status, exc.title, exc.text)
     except CsrfRejected:
         log.info("csrf token missing or wrong")
         if not wants_html(request):
             raise ApiError(403, "the form's CSRF token is missing or wrong") from None
-        return error_page(
+        response = error_page(
             request,
             403,
             "This form has expired",
@@ -169,17 +170,19 @@ async def html_error_middleware(request: web.Request, handler: Any) -> web.Strea
                 f"{exc.service} is unavailable, retry shortly",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             ) from None
-        return unavailable_page(request, exc)
+        response = unavailable_page(request, exc)
     except UpstreamError as exc:
         log.error("unexpected answer from %s: %s %s", exc.service, exc.status, exc.code)
         if not wants_html(request):
             raise
-        return _internal_error_page(request)
+        response = _internal_error_page(request)
     except Exception:
         if not wants_html(request):
             raise
         log.exception("unhandled error")
-        return _internal_error_page(request)
+        response = _internal_error_page(request)
+    save_session(request, response)
+    return response
 
 
 def _internal_error_page(request: web.Request) -> web.Response:

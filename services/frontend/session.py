@@ -193,19 +193,13 @@ def get_session(request: web.Request) -> Session:
 
 
 def save_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Write the session cookie on the way out when the request changed the session
+    (pages.page_middleware calls it for every response)."""
     session = request.get(SESSION)
     if session is None or not session.changed or response.prepared:
         return
     codec = request.app[SESSION_CODEC]
     response.headers.add(hdrs.SET_COOKIE, codec.set_cookie(codec.dumps(session.to_data())))
-
-
-@web.middleware
-async def session_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Writes the session cookie on the way out when a handler changed the session."""
-    response = await handler(request)
-    save_session(request, response)
-    return response
 
 
 def csrf_token(request: web.Request) -> str:
