@@ -15,7 +15,7 @@ from typing import Any
 
 import aiopg
 import psycopg2
-import psycopg2.extras
+import psycopg2.extensions
 from aiohttp import web
 
 from kit.errors import DatabaseUnavailable
@@ -25,6 +25,34 @@ from kit.settings import DatabaseSettings
 log = logging.getLogger("kit.db")
 
 CONNECT_TIMEOUT_SECONDS = 3
+
+
+class DictCursor(psycopg2.extensions.cursor):
+    """Rows as plain dicts, column name -> value, the way every service reads them.
+
+    Each row is built by dict(zip(...)), in C: psycopg2's RealDictCursor sets every column
+    through a Python-level __setitem__, which was half of product-api's CPU for a page of 20
+    products read from the database (hack/bench/README.md)."""
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = super().fetchone()
+        return None if row is None else dict(zip(self._names(), row, strict=True))
+
+    def fetchmany(self, size: int | None = None) -> list[dict[str, Any]]:
+        rows = super().fetchmany() if size is None else super().fetchmany(size)
+        return self._dicts(rows)
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return self._dicts(super().fetchall())
+
+    def _dicts(self, rows: list[tuple]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        names = self._names()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _names(self) -> list[str]:
+        return [column.name for column in self.description]
 
 
 async def create_pool(settings: DatabaseSettings, *, application_name: str) -> aiopg.Pool:
@@ -122,7 +150,7 @@ class transaction:  # lower case: used like a function, `async with db.transacti
         self._state = "new"  # new -> open -> done
 
     async def __aenter__(self) -> transaction:
-        self._cursor = await self._conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        self._cursor = await self._conn.cursor(cursor_factory=DictCursor)
         return self
 
     async def execute(self, sql: str, params: Any = None) -> None:
@@ -158,7 +186,7 @@ class transaction:  # lower case: used like a function, `async with db.transacti
 
 def cursor(conn: aiopg.Connection) -> Any:
     """A dict cursor in autocommit mode, for single-statement reads and writes."""
-    return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+    return conn.cursor(cursor_factory=DictCursor)
 
 
 async def ping(app: web.Application, within_seconds: float) -> bool:

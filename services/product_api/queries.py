@@ -1,6 +1,6 @@
 """The catalog's SQL. Every function takes a cursor and keyword arguments; all SQL is parameterised.
 
-Rows come back as dicts (RealDictCursor) already in the API's product shape: the columns are the
+Rows come back as dicts (kit.db.DictCursor) already in the API's product shape: the columns are the
 API's fields, and kit.jsonio writes numeric (Decimal) as a string and timestamptz as RFC 3339.
 """
 

@@ -12,8 +12,8 @@ import sys
 from decimal import Decimal
 
 import aiopg
-import psycopg2.extras
 
+from kit.db import DictCursor
 from kit.settings import ConfigError, Env
 from product_api import queries
 
@@ -116,7 +116,7 @@ async def seed(dsn: str) -> int:
     created = 0
     async with (
         aiopg.connect(dsn) as conn,
-        conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur,
+        conn.cursor(cursor_factory=DictCursor) as cur,
     ):
         async with cur.begin():
             categories = {
