@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kit.tasks import cancel_and_wait
+
 log = logging.getLogger("frontend.cache")
 
 CACHE_MAX_ENTRIES = 2048
@@ -101,7 +103,5 @@ class TtlCache:
 
     async def close(self) -> None:
         """Stop background refreshes (on application cleanup)."""
-        for task in list(self._refreshes):
-            task.cancel()
-        await asyncio.gather(*self._refreshes, return_exceptions=True)
+        await cancel_and_wait(*self._refreshes)
         self._entries.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from kit.app import add_openapi_route, create_base_app
 from kit.errors import DatabaseUnavailable
 from kit.keys import METRICS
+from kit.tasks import cancel_and_wait
 from order_api import orders, views
 from order_api.keys import ORDER_METRICS, SETTINGS
 from order_api.metrics import OrderMetrics
@@ -54,6 +54,4 @@ async def purge_expired_keys(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(loop())
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)

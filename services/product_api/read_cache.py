@@ -40,6 +40,7 @@ import aiopg
 import psycopg2
 
 from kit.metrics import HttpMetrics
+from kit.tasks import cancel_and_wait
 
 log = logging.getLogger("product_api.read_cache")
 
@@ -221,11 +222,7 @@ def listener_context(
     async def _listener(_app: Any) -> AsyncIterator[None]:
         task = asyncio.create_task(_listen(cache, database_url, application_name))
         yield
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(task)
 
     return _listener
 
