@@ -60,11 +60,12 @@ def test_product_api_scales_out_under_load_and_back_down(seeded: Cluster, report
     )
     cluster.wait_database_reachable()
     base = f"http://{cluster.service_ip('product-api')}:5000"
-    urls = [
-        f"{base}/products?limit=50",
-        f"{base}/products?limit=50&sort=price",
-        f"{base}/categories",
-    ]
+    # Pages of 50 under thousands of distinct price caps: each is a miss of product-api's read
+    # cache (it holds a few hundred such pages), so each costs the pod its query and its JSON.
+    # A handful of repeated pages would be answered from the cache at a fraction of the CPU and
+    # never reach the HPA's target.
+    urls = [f"{base}/products?limit=50&max_price={cap}.00" for cap in range(100, 5100)]
+    urls.append(f"{base}/categories")
     # Light enough that the services never shed load (their pool answers 503 when PostgreSQL
     # falls behind on this 2-core machine), heavy enough for 70% of a 100m CPU request.
     with Load(urls, concurrency=3, pause=0.02, max_requests=60_000, max_seconds=300) as load:
