@@ -9,7 +9,7 @@ the ready pods), with the HorizontalPodAutoscaler pinned to 1, 2, then 3 replica
 maximum patched on the live object, restored afterwards). Each pod is capped by the overlay's CPU
 limit (500m); the node is the whole 2-core machine, shared with wrk, PostgreSQL, the control plane
 and Tekton. Prints throughput, p99 and the CPU us per request of the product-api pods (their
-cgroups' usage, read in each pod).
+service processes, read from /proc in each pod).
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ NAMESPACE = "techcommerce-staging"
 KUBECTL = str(Path(__file__).resolve().parents[1] / "e2e" / "kubectl")
 PORT = 5000
 REPLICAS = (1, 2, 3)
-# The container's own cgroup (cgroup v2, a private cgroup namespace): its CPU time so far.
-READ_CPU_STAT = "print(open('/sys/fs/cgroup/cpu.stat').read())"
+# The CPU seconds of the pod's process (the service is the container's PID 1): user + system.
+READ_CPU_SECONDS = (
+    "import os; f = open('/proc/1/stat').read().rsplit(')', 1)[1].split();"
+    " print((int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK'))"
+)
 
 
 def kubectl(*args: str, timeout: float = 120) -> str:
@@ -84,9 +87,7 @@ class Pods:
     def cpu_seconds(self) -> float:
         total = 0.0
         for name in self.names:
-            stat = kubectl("exec", name, "--", "python", "-c", READ_CPU_STAT)
-            usage = next(line for line in stat.splitlines() if line.startswith("usage_usec"))
-            total += int(usage.split()[1]) / 1e6
+            total += float(kubectl("exec", name, "--", "python", "-c", READ_CPU_SECONDS))
         return total
 
 
